@@ -1,0 +1,258 @@
+"""The ``harness`` command line: one thin command per pipeline stage.
+
+Every command reads ``params.yaml`` (``--params``) through :mod:`harness.config` and delegates
+to one module. User errors (:class:`HarnessError`) print a message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness.config import BASELINE, Params, load_params
+from harness.errors import HarnessError
+
+app = typer.Typer(
+    name="harness",
+    help=(
+        "xtransfer: English intermediate-task training and zero-shot cross-lingual transfer. "
+        "Each command is one pipeline stage; `dvc repro` runs them all in order."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tasks_app = typer.Typer(help="Inspect the task registry.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+ParamsOpt = Annotated[
+    Path, typer.Option("--params", "-p", help="Parameters file (the active profile).")
+]
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+def _load(params_path: Path) -> Params:
+    return load_params(params_path)
+
+
+def _registry(params: Params) -> Any:
+    from harness.tasks import Registry
+
+    return Registry.load(params.task_dirs)
+
+
+def _languages(params: Params) -> list[dict[str, Any]]:
+    """Language metadata of the active profile."""
+    if params.profile == "toy":
+        path = params.paths.data / "toy" / "languages.json"
+        if not path.is_file():
+            raise HarnessError(f"'{path}' is missing: run `harness data` first.")
+        languages: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+        return languages
+    raise HarnessError(
+        "Language metadata for the paper profile comes with the XTREME language table, which "
+        "this version does not ship yet; use the toy profile."
+    )
+
+
+@app.command()
+def data(
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+    verify: Annotated[
+        bool, typer.Option(help="Check the result against the hash pinned in data.dvc.")
+    ] = True,
+) -> None:
+    """Generate the toy benchmark under <paths.data>/toy (deterministic), and check it against
+    the snapshot pinned in data.dvc."""
+    from harness.data.snapshot import generate_toy, verify_pinned
+
+    params = _load(params_path)
+    if params.profile != "toy":
+        raise HarnessError(
+            "`harness data` generates the toy benchmark only. The paper profile reads each task "
+            "from the Hugging Face Hub at the revision pinned in its spec."
+        )
+    out = generate_toy(params.toy_data, params.paths.data / "toy")
+    typer.echo(f"toy benchmark written to {out}", err=True)
+    if verify:
+        verify_pinned(Path("data.dvc"))
+        typer.echo("data matches the snapshot pinned in data.dvc", err=True)
+
+
+@app.command()
+def pretrain(
+    out: Annotated[Path, typer.Option(help="Output folder for tokenizer + encoder.")] = Path(
+        "models/encoders/none"
+    ),
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Phase 0: the pretrained encoder. Toy: train a tokenizer and a small XLM-R-style encoder
+    with MLM on the toy corpus. Paper: snapshot the Hub checkpoint at its pinned revision."""
+    from harness.pretrain import pretrain_toy, snapshot_hub
+
+    params = _load(params_path)
+    if params.model.source == "hub":
+        snapshot_hub(params.model, out)
+        return
+    assert params.pretrain is not None
+    languages = [lang["code"] for lang in _languages(params)]
+    info = pretrain_toy(
+        params.paths.data / "toy" / "corpus",
+        languages,
+        params.model,
+        params.pretrain,
+        params.seed,
+        out,
+    )
+    typer.echo(json.dumps(info["train"]), err=True)
+
+
+@app.command()
+def intermediate(
+    task: Annotated[str, typer.Option(help="Intermediate task (English).")],
+    out: Annotated[Path, typer.Option(help="Output folder of the phase-1 encoder.")],
+    pretrained: Annotated[Path, typer.Option(help="The pretrained encoder.")] = Path(
+        "models/encoders/none"
+    ),
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Phase 1: train the pretrained encoder on an English intermediate task."""
+    from harness.phases import run_intermediate
+
+    params = _load(params_path)
+    run_intermediate(params, _registry(params), task, pretrained, out)
+
+
+@app.command()
+def target(
+    task: Annotated[str, typer.Option(help="Target task.")],
+    intermediate: Annotated[
+        str, typer.Option(help=f"The phase-1 setting: an intermediate task or '{BASELINE}'.")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder of the phase-2 model.")],
+    encoder: Annotated[
+        Path | None,
+        typer.Option(help="Phase-1 encoder folder (default: models/encoders/<intermediate>)."),
+    ] = None,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Phase 2: fine-tune the phase-1 encoder with a fresh head on the target's English data."""
+    from harness.phases import run_target
+
+    params = _load(params_path)
+    encoder = encoder or params.paths.models / "encoders" / intermediate
+    run_target(params, _registry(params), intermediate, task, encoder, out)
+
+
+@app.command()
+def evaluate(
+    task: Annotated[str, typer.Option(help="Target task.")],
+    intermediate: Annotated[str, typer.Option(help="The phase-1 setting of this cell.")],
+    model: Annotated[Path, typer.Option(help="The phase-2 model folder.")],
+    out: Annotated[Path, typer.Option(help="Result file (JSON) to write.")],
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Zero-shot evaluation of one grid cell on every language; writes its result file."""
+    from harness.evaluate import evaluate_cell
+
+    params = _load(params_path)
+    evaluate_cell(params, _registry(params), intermediate, task, model, out)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Result files (JSON) or folders of them.")],
+    db: Annotated[Path | None, typer.Option(help="Database (default: paths.database).")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Overwrite stored runs whose scores or configuration changed.")
+    ] = False,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Validate result files and load them into the DuckDB results database (one transaction)."""
+    from harness.results.store import ingest as do_ingest
+
+    params = _load(params_path)
+    paths: list[Path] = []
+    for item in files:
+        if not item.exists():
+            raise HarnessError(f"Result file or folder '{item}' does not exist.")
+        paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
+    if not paths:
+        raise HarnessError("No result files given (folders were empty).")
+    registry = _registry(params)
+    specs = [registry.get(name) for name in registry.names()]
+    counts = do_ingest(db or params.paths.database, paths, _languages(params), specs, replace)
+    typer.echo(json.dumps(counts), err=True)
+
+
+@app.command()
+def leaderboard(
+    db: Annotated[Path | None, typer.Option(help="Database (default: paths.database).")] = None,
+    split: Annotated[str, typer.Option(help="Split to show.")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records instead.")] = False,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Print the leaderboard: zero-shot mean over non-English languages and gain over baseline."""
+    from harness.results.queries import leaderboard as query
+    from harness.results.store import connect_readonly
+
+    params = _load(params_path)
+    con = connect_readonly(db or params.paths.database)
+    try:
+        frame = query(con, split)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(frame.to_json(orient="records", indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Zero-shot transfer ({split}; mean over non-English languages)")
+    for column in ("model", "intermediate", "target", "metric", "zero-shot", "English", "gain"):
+        table.add_column(
+            column, justify="right" if column in ("zero-shot", "English", "gain") else "left"
+        )
+    for row in frame.itertuples():
+        gain = "" if row.intermediate == BASELINE else f"{100 * row.gain:+.2f}"
+        table.add_row(
+            row.model,
+            row.intermediate,
+            row.target,
+            row.metric,
+            f"{100 * row.zero_shot:.2f}",
+            f"{100 * row.english:.2f}",
+            gain,
+        )
+    Console().print(table)
+
+
+@tasks_app.command("list")
+def tasks_list(params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """List every known task with its role and kind."""
+    params = _load(params_path)
+    registry = _registry(params)
+    for name in registry.names():
+        spec = registry.get(name)
+        typer.echo(f"{name:24} {spec.role:13} {spec.kind:20} {len(spec.languages)} language(s)")
+
+
+@tasks_app.command("show")
+def tasks_show(name: str, params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """Show one task's spec as JSON."""
+    params = _load(params_path)
+    typer.echo(_registry(params).get(name).model_dump_json(indent=2))
+
+
+def main() -> None:
+    try:
+        app()
+    except HarnessError as exc:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,199 @@
+"""Typed view of ``params.yaml``.
+
+Configuration flows one way: ``params.yaml`` -> :func:`load_params` -> explicit arguments.
+Nothing else in the package reads the parameters file or environment variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import HarnessError
+
+BASELINE = "none"
+"""The no-intermediate setting in the grid: phase 2 straight from the pretrained encoder."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(_Strict):
+    data: Path = Path("data")
+    models: Path = Path("models")
+    results: Path = Path("results")
+    database: Path = Path("results/xtransfer.duckdb")
+
+
+class ToyDataParams(_Strict):
+    """Settings of the synthetic toy benchmark generator (profile ``toy`` only)."""
+
+    seed: int = 1234
+    corpus_sentences: int = Field(12000, gt=0)
+    intermediate_train: int = Field(2000, gt=0)
+    intermediate_dev: int = Field(400, gt=0)
+    target_train: int = Field(2000, gt=0)
+    target_dev: int = Field(300, gt=0)
+    target_test: int = Field(500, gt=0)
+
+
+class ModelParams(_Strict):
+    """The pretrained encoder.
+
+    ``source: pretrain`` trains a tokenizer and a small XLM-R-style encoder with MLM on the
+    toy corpus (the sizes below apply); ``source: hub`` takes ``hub_id`` at the pinned
+    ``revision`` (a local directory also works as ``hub_id``).
+    """
+
+    name: str
+    source: Literal["pretrain", "hub"]
+    hub_id: str | None = None
+    revision: str | None = None
+    vocab_size: int = Field(4000, gt=16)
+    hidden_size: int = Field(128, gt=0)
+    num_layers: int = Field(4, gt=0)
+    num_heads: int = Field(4, gt=0)
+    intermediate_size: int = Field(256, gt=0)
+    max_position: int = Field(130, gt=8)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _hub_needs_revision(self) -> ModelParams:
+        if self.source == "hub" and (not self.hub_id or not self.revision):
+            raise ValueError(
+                "model.source 'hub' needs model.hub_id and a pinned model.revision (a commit "
+                "hash), so that every run uses the same weights"
+            )
+        if self.hidden_size % self.num_heads:
+            raise ValueError("model.hidden_size must be divisible by model.num_heads")
+        return self
+
+
+class TrainParams(_Strict):
+    """Hyperparameters of one training phase for one task."""
+
+    epochs: float = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    max_length: int = Field(gt=4)
+    grad_accumulation: int = Field(1, gt=0)
+    warmup_ratio: float = Field(0.1, ge=0, le=1)
+    weight_decay: float = Field(0.01, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    bf16: bool = True
+    """Mixed precision (bfloat16 autocast) when training on a CUDA device; ignored on CPU."""
+
+
+class PretrainParams(TrainParams):
+    mlm_probability: float = Field(0.15, gt=0, lt=1)
+
+
+class EvalParams(_Strict):
+    batch_size: int = Field(128, gt=0)
+    max_length: int = Field(128, gt=4)
+    splits: list[str] = Field(default_factory=lambda: ["dev", "test"])
+
+
+class Grid(_Strict):
+    intermediate: list[str]
+    target: list[str]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Grid:
+        for field in ("intermediate", "target"):
+            values = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise ValueError(f"grid.{field} lists a task twice: {values}")
+        if BASELINE not in self.intermediate:
+            raise ValueError(
+                f"grid.intermediate must include '{BASELINE}' (the baseline every gain is read "
+                "against)"
+            )
+        return self
+
+
+class Params(_Strict):
+    profile: Literal["toy", "paper"]
+    seed: int
+    paths: Paths = Paths()
+    toy_data: ToyDataParams = ToyDataParams()
+    model: ModelParams
+    pretrain: PretrainParams | None = None
+    grid: Grid
+    phase1: dict[str, TrainParams]
+    """Hyperparameters of every intermediate task trained (the baseline has none)."""
+    phase2: dict[str, TrainParams]
+    evaluation: EvalParams = EvalParams()
+    task_dirs: list[Path] = Field(default_factory=list)
+    """Extra folders of task specs (YAML) besides the built-in ones."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        if BASELINE in self.phase1:
+            raise ValueError(
+                f"phase1 must not have an entry '{BASELINE}': the baseline is not trained"
+            )
+        for task in self.grid.intermediate:
+            if task != BASELINE and task not in self.phase1:
+                raise ValueError(f"grid.intermediate has '{task}' but phase1 has no entry for it")
+        for task in self.phase1:
+            if task not in self.grid.intermediate:
+                raise ValueError(f"phase1 trains '{task}' but grid.intermediate does not list it")
+        for task in self.grid.target:
+            if task not in self.phase2:
+                raise ValueError(f"grid.target has '{task}' but phase2 has no entry for it")
+        if self.model.source == "pretrain" and self.pretrain is None:
+            raise ValueError("model.source 'pretrain' needs a 'pretrain' section")
+        return self
+
+    def phase1_params(self, task: str) -> TrainParams:
+        value = self.phase1.get(task)
+        if value is None:
+            raise HarnessError(
+                f"No phase-1 hyperparameters for intermediate task '{task}'. "
+                f"Add a 'phase1.{task}' section to params.yaml."
+            )
+        return value
+
+    def phase2_params(self, task: str) -> TrainParams:
+        if task not in self.phase2:
+            raise HarnessError(
+                f"No phase-2 hyperparameters for target task '{task}'. "
+                f"Add a 'phase2.{task}' section to params.yaml."
+            )
+        return self.phase2[task]
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate ``params.yaml``; raise :class:`HarnessError` saying what to fix."""
+    if not path.is_file():
+        raise HarnessError(
+            f"Parameters file '{path}' not found. Run from the repository root or pass "
+            "--params PATH."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise HarnessError(f"'{path}' is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise HarnessError(f"'{path}' must hold a mapping of parameters, not {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise HarnessError(f"'{path}' has invalid parameters: {problems}") from exc
+
+
+def stable_hash(obj: Any) -> str:
+    """Hash of a JSON-able object, independent of key order (first 16 hex digits of sha256)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,123 @@
+"""Reading task examples from their source into canonical records.
+
+Every reader returns a list of dicts with the canonical fields of the task kind
+(:data:`harness.tasks.KIND_FIELDS`) plus ``id``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.tasks import KIND_FIELDS, HubSource, LocalSource, TaskSpec
+
+Example = dict[str, Any]
+
+
+def load_examples(
+    spec: TaskSpec, split: str, language: str, root: Path = Path(".")
+) -> list[Example]:
+    """Examples of one split and language, validated against the spec's kind and labels."""
+    if isinstance(spec.source, LocalSource):
+        rows = _read_local(spec, spec.source, split, language, root)
+    else:
+        rows = _read_hub(spec, spec.source, split, language)
+    return [_canonical(spec, row, i, split, language) for i, row in enumerate(rows)]
+
+
+def _read_local(
+    spec: TaskSpec, source: LocalSource, split: str, language: str, root: Path
+) -> list[dict[str, Any]]:
+    if split not in source.files:
+        raise HarnessError(f"Task '{spec.name}' has no split '{split}' in its source.files.")
+    path = root / source.path / source.files[split].format(language=language)
+    if not path.is_file():
+        raise HarnessError(
+            f"Data file '{path}' for task '{spec.name}' ({split}, {language}) is missing. "
+            "For the toy profile run `harness data`; otherwise `dvc pull` the data snapshot "
+            "or fix source.path in the task spec."
+        )
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise HarnessError(
+                    f"'{path}' line {number} is not valid JSON ({exc.msg}); regenerate or "
+                    "re-fetch the file."
+                ) from exc
+            if not isinstance(row, dict):
+                raise HarnessError(f"'{path}' line {number} must be a JSON object.")
+            rows.append(row)
+    return rows
+
+
+def _read_hub(spec: TaskSpec, source: HubSource, split: str, language: str) -> list[dict[str, Any]]:
+    """Load from the Hugging Face Hub at the pinned revision."""
+    if split not in source.splits:
+        raise HarnessError(f"Task '{spec.name}' has no split '{split}' in its source.splits.")
+    import datasets  # heavy import, only where the Hub is used
+
+    config = source.config.format(language=language) if source.config else None
+    try:
+        data = datasets.load_dataset(
+            source.id, config, split=source.splits[split], revision=source.revision
+        )
+    except Exception as exc:  # network, auth, missing revision: all user-fixable
+        raise HarnessError(
+            f"Could not load '{source.id}' (config {config}, split {source.splits[split]}, "
+            f"revision {source.revision}) for task '{spec.name}': {exc}. On a machine without "
+            "Hub access, pre-fetch the dataset into the Hugging Face cache on a machine with "
+            "access (or `dvc pull` the team's data snapshot) and set HF_DATASETS_OFFLINE=1."
+        ) from exc
+    return [dict(row) for row in data]
+
+
+def _canonical(
+    spec: TaskSpec, row: dict[str, Any], index: int, split: str, language: str
+) -> Example:
+    out: Example = {"id": str(row.get("id", f"{split}-{language}-{index}"))}
+    labels = set(spec.labels)
+    for field in KIND_FIELDS[spec.kind]:
+        column = spec.column(field)
+        if column not in row:
+            raise HarnessError(
+                f"Task '{spec.name}' ({split}, {language}) row {index} has no column '{column}' "
+                f"for field '{field}'. Columns present: {sorted(row)}. Fix `columns` in the spec."
+            )
+        out[field] = row[column]
+    # Hub datasets store labels as class indices in the order of the spec's label list.
+    if spec.kind == "tagging" and isinstance(out["tags"], list):
+        out["tags"] = [_label_name(spec, t) for t in out["tags"]]
+    elif "label" in out:
+        out["label"] = _label_name(spec, out["label"])
+    if spec.kind == "tagging":
+        tokens, tags = out["tokens"], out["tags"]
+        if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
+            raise HarnessError(
+                f"Task '{spec.name}' ({split}, {language}) row {index}: tokens and tags must be "
+                "lists of the same length."
+            )
+        bad = sorted({t for t in tags if t not in labels})
+        if bad:
+            raise HarnessError(
+                f"Task '{spec.name}' ({split}, {language}) row {index} has tags {bad} that are "
+                f"not in the spec's labels {spec.labels}."
+            )
+    elif out["label"] not in labels:
+        raise HarnessError(
+            f"Task '{spec.name}' ({split}, {language}) row {index} has label {out['label']!r}, "
+            f"not one of the spec's labels {spec.labels}."
+        )
+    return out
+
+
+def _label_name(spec: TaskSpec, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(spec.labels):
+        return spec.labels[value]
+    return value

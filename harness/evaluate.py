@@ -1,0 +1,181 @@
+"""Zero-shot evaluation on every language of a target task, and the per-cell result file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.config import BASELINE, Params, stable_hash
+from harness.data.features import Feature, collate, featurize
+from harness.data.sources import Example, load_examples
+from harness.errors import HarnessError
+from harness.io import atomic_write_text
+from harness.metrics import score
+from harness.progress import progress_bar
+from harness.provenance import collect, now
+from harness.tasks import LocalSource, Registry, TaskSpec
+from harness.train import pick_device
+
+RESULT_SCHEMA_VERSION = 1
+
+
+@torch.no_grad()
+def predict(
+    model: Any, features: Sequence[Feature], pad_id: int, batch_size: int, description: str
+) -> list[torch.Tensor]:
+    """Logits per feature; batches are built from length-sorted features (little padding)."""
+    device = pick_device()
+    model.to(device)
+    model.eval()
+    order = sorted(range(len(features)), key=lambda i: len(features[i].input_ids))
+    out: list[torch.Tensor | None] = [None] * len(features)
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    with progress_bar(description, len(batches)) as advance:
+        for indices in batches:
+            batch = collate([features[i] for i in indices], pad_id)
+            logits = (
+                model(
+                    input_ids=batch["input_ids"].to(device),
+                    attention_mask=batch["attention_mask"].to(device),
+                )
+                .logits.float()
+                .cpu()
+            )
+            for row, i in enumerate(indices):
+                out[i] = (
+                    logits[row, : len(features[i].input_ids)] if logits.dim() == 3 else logits[row]
+                )
+            advance(None)
+    return [t for t in out if t is not None]
+
+
+def predict_and_score(
+    model: Any,
+    tokenizer: Any,
+    spec: TaskSpec,
+    examples: Sequence[Example],
+    batch_size: int,
+    max_length: int,
+    description: str,
+) -> dict[str, float]:
+    features = featurize(spec, examples, tokenizer, max_length)
+    logits = predict(model, features, tokenizer.pad_token_id, batch_size, description)
+    labels = spec.labels
+    if spec.kind == "tagging":
+        predicted = [_word_tags(f, lg, labels) for f, lg in zip(features, logits, strict=True)]
+        golds: list[Any] = [ex["tags"] for ex in examples]
+        predictions: list[Any] = [
+            p + ["O"] * (len(g) - len(p)) for p, g in zip(predicted, golds, strict=True)
+        ]
+    else:
+        predictions = [labels[int(lg.argmax())] for lg in logits]
+        golds = [ex["label"] for ex in examples]
+    return score(spec.kind, predictions, golds)
+
+
+def _word_tags(feature: Feature, logits: torch.Tensor, labels: Sequence[str]) -> list[str]:
+    """The tag of each word is the prediction at its first sub-token."""
+    assert feature.word_ids is not None
+    tags: list[str] = []
+    previous = None
+    for position, word in enumerate(feature.word_ids):
+        if word is not None and word != previous:
+            tags.append(labels[int(logits[position].argmax())])
+        previous = word
+    return tags
+
+
+def evaluate_cell(
+    params: Params,
+    registry: Registry,
+    intermediate: str,
+    task: str,
+    model_dir: Path,
+    out_file: Path,
+) -> dict[str, Any]:
+    """Score the phase-2 model of one grid cell on every language and write its result file."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    from harness.modeling import load_tokenizer, read_phase
+
+    started = now()
+    spec = registry.get(task, role="target")
+    read_phase(model_dir)
+    tokenizer = load_tokenizer(model_dir)
+    auto = (
+        AutoModelForTokenClassification
+        if spec.kind == "tagging"
+        else AutoModelForSequenceClassification
+    )
+    model = auto.from_pretrained(str(model_dir))
+    splits = _splits(spec, params.evaluation.splits)
+    scores = []
+    for language in spec.languages:
+        for split in splits:
+            examples = load_examples(spec, split, language)
+            if not examples:
+                raise HarnessError(f"Task '{task}' has no {split} examples for '{language}'.")
+            values = predict_and_score(
+                model,
+                tokenizer,
+                spec,
+                examples,
+                params.evaluation.batch_size,
+                params.evaluation.max_length,
+                f"eval {task} {split} {language}",
+            )
+            scores += [
+                {
+                    "language": language,
+                    "split": split,
+                    "metric": metric,
+                    "value": value,
+                    "n_examples": len(examples),
+                }
+                for metric, value in values.items()
+            ]
+    params_hash = cell_params_hash(params, intermediate, task)
+    result = {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "run_id": run_id(params.model.name, intermediate, task, params.seed, params_hash),
+        "model": params.model.name,
+        "intermediate_task": None if intermediate == BASELINE else intermediate,
+        "target_task": task,
+        "seed": params.seed,
+        "primary_metric": spec.primary_metric,
+        "scores": scores,
+        "provenance": collect(params_hash, started),
+    }
+    atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def _splits(spec: TaskSpec, wanted: Sequence[str]) -> list[str]:
+    available = spec.source.files if isinstance(spec.source, LocalSource) else spec.source.splits
+    return [s for s in wanted if s in available and s != "train"]
+
+
+def cell_params_hash(params: Params, intermediate: str, task: str) -> str:
+    """Hash of every parameter that can change this cell's scores."""
+    relevant = {
+        "seed": params.seed,
+        "model": params.model.model_dump(mode="json"),
+        "pretrain": params.pretrain.model_dump(mode="json") if params.pretrain else None,
+        "toy_data": params.toy_data.model_dump(mode="json") if params.profile == "toy" else None,
+        "phase1": (
+            None
+            if intermediate == BASELINE
+            else params.phase1_params(intermediate).model_dump(mode="json")
+        ),
+        "phase2": params.phase2_params(task).model_dump(mode="json"),
+        "evaluation": params.evaluation.model_dump(mode="json"),
+    }
+    return stable_hash(relevant)
+
+
+def run_id(model: str, intermediate: str, task: str, seed: int, params_hash: str) -> str:
+    return f"{model}/{intermediate}/{task}/s{seed}/{params_hash}"

@@ -1,0 +1,148 @@
+"""Encoders, task heads, and carrying the encoder from phase to phase.
+
+Every model folder holds a Hugging Face checkpoint (``save_pretrained``), the tokenizer, and a
+``phase.json`` describing how it was made. Encoders live in ``models/encoders/{intermediate}``:
+``none`` is the pretrained encoder itself (the baseline's phase-1 encoder), every other one is
+the pretrained encoder after phase-1 training on that task.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+)
+
+from harness.config import ModelParams
+from harness.errors import HarnessError
+from harness.io import atomic_write_text
+from harness.tasks import TaskSpec
+
+PHASE_FILE = "phase.json"
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, then mask
+
+
+def train_tokenizer(lines: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """A subword tokenizer with XLM-R's special tokens and input format, trained on ``lines``.
+
+    XLM-R uses a SentencePiece unigram model; we use BPE over SentencePiece-style
+    (metaspace) pre-tokenisation because the unigram trainer of ``tokenizers`` is not
+    deterministic when multi-threaded, and the toy profile must be bit-reproducible.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import BpeTrainer
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", bos), ("</s>", eos)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    )
+
+
+def new_mlm_model(params: ModelParams, tokenizer: PreTrainedTokenizerFast) -> XLMRobertaForMaskedLM:
+    """A freshly initialised XLM-R-style encoder with an MLM head (call after seeding)."""
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=params.hidden_size,
+        num_hidden_layers=params.num_layers,
+        num_attention_heads=params.num_heads,
+        intermediate_size=params.intermediate_size,
+        max_position_embeddings=params.max_position + 2,  # RoBERTa offsets positions by pad+1
+        hidden_dropout_prob=params.dropout,
+        attention_probs_dropout_prob=params.dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        type_vocab_size=1,
+    )
+    return XLMRobertaForMaskedLM(config)
+
+
+def load_tokenizer(path: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(
+            f"No usable tokenizer in '{path}': {exc}. Run `harness pretrain` (or `dvc repro "
+            "pretrain`) first."
+        ) from exc
+
+
+def head_model(encoder_dir: Path, spec: TaskSpec, seed: int) -> PreTrainedModel:
+    """The encoder in ``encoder_dir`` with a fresh, seeded head for ``spec``'s kind."""
+    labels = list(spec.labels)
+    kwargs: dict[str, Any] = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
+    auto = (
+        AutoModelForTokenClassification
+        if spec.kind == "tagging"
+        else AutoModelForSequenceClassification
+    )
+    torch.manual_seed(seed)
+    try:
+        return auto.from_pretrained(str(encoder_dir), **kwargs)
+    except OSError as exc:
+        raise HarnessError(
+            f"No encoder checkpoint in '{encoder_dir}': {exc}. Run the stage that produces it "
+            "first (`dvc repro` runs stages in order)."
+        ) from exc
+
+
+def write_phase(out_dir: Path, info: dict[str, Any]) -> None:
+    atomic_write_text(out_dir / PHASE_FILE, json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def read_phase(phase_dir: Path) -> dict[str, Any]:
+    path = phase_dir / PHASE_FILE
+    if not path.is_file():
+        raise HarnessError(
+            f"'{phase_dir}' is not a finished training output (no {PHASE_FILE}). Rerun the "
+            "stage that writes it."
+        )
+    try:
+        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HarnessError(
+            f"'{path}' is corrupt ({exc.msg}); rerun the stage that writes it."
+        ) from exc
+    return info
+
+
+def save_encoder(model: PreTrainedModel, tokenizer: Any, out_dir: Path) -> None:
+    """Save only the encoder (no task head), so the next phase starts with a fresh head, and the
+    tokenizer beside it."""
+    base = getattr(model, model.base_model_prefix)
+    base.save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))

@@ -1,0 +1,103 @@
+"""Phase 1 (intermediate task) and phase 2 (target task) training runs.
+
+Encoders live in ``models/encoders/{setting}``: ``none`` is the pretrained encoder (the
+baseline), any other setting is the pretrained encoder after phase-1 training on that task.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.config import BASELINE, Params, TrainParams
+from harness.data.features import collate, featurize
+from harness.data.sources import load_examples
+from harness.errors import HarnessError
+from harness.evaluate import predict_and_score
+from harness.io import publish_dir, staging_dir
+from harness.modeling import head_model, load_tokenizer, read_phase, save_encoder, write_phase
+from harness.provenance import now
+from harness.seeding import seed_everything
+from harness.tasks import Registry, TaskSpec
+from harness.train import train
+
+
+def run_intermediate(
+    params: Params, registry: Registry, task: str, pretrained: Path, out_dir: Path
+) -> dict[str, Any]:
+    """Phase 1: train the pretrained encoder on an English intermediate task; save the encoder
+    (without the task head) and the task's English dev score."""
+    if task == BASELINE:
+        raise HarnessError(
+            f"'{BASELINE}' is the baseline: its phase-1 encoder is the pretrained one, nothing "
+            "to train."
+        )
+    read_phase(pretrained)  # fails clearly if the pretrained encoder is missing
+    spec = registry.get(task, role="intermediate")
+    tp = params.phase1_params(task)
+    started = now()
+    model, summary, tokenizer = _fit(params, spec, pretrained, tp, f"phase 1: {task}")
+    dev = predict_and_score(
+        model,
+        tokenizer,
+        spec,
+        load_examples(spec, "dev", spec.train_language),
+        params.evaluation.batch_size,
+        tp.max_length,
+        f"dev {task}",
+    )
+    staging = staging_dir(out_dir)
+    save_encoder(model, tokenizer, staging)
+    info = {
+        "phase": 1,
+        "task": task,
+        "from": str(pretrained),
+        "dev": dev,
+        "train": summary,
+        "started_at": started,
+        "finished_at": now(),
+    }
+    write_phase(staging, info)
+    publish_dir(staging, out_dir)
+    return info
+
+
+def run_target(
+    params: Params, registry: Registry, intermediate: str, task: str, encoder: Path, out_dir: Path
+) -> dict[str, Any]:
+    """Phase 2: fine-tune the phase-1 encoder with a fresh head on the target's English data."""
+    spec = registry.get(task, role="target")
+    read_phase(encoder)
+    tp = params.phase2_params(task)
+    started = now()
+    model, summary, tokenizer = _fit(
+        params, spec, encoder, tp, f"phase 2: {intermediate} -> {task}"
+    )
+    staging = staging_dir(out_dir)
+    model.save_pretrained(str(staging))
+    tokenizer.save_pretrained(str(staging))
+    info = {
+        "phase": 2,
+        "intermediate": intermediate,
+        "task": task,
+        "from": str(encoder),
+        "train": summary,
+        "started_at": started,
+        "finished_at": now(),
+    }
+    write_phase(staging, info)
+    publish_dir(staging, out_dir)
+    return info
+
+
+def _fit(
+    params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str
+) -> tuple[Any, dict[str, Any], Any]:
+    generator = seed_everything(params.seed)
+    tokenizer = load_tokenizer(encoder)
+    examples = load_examples(spec, "train", spec.train_language)
+    features = featurize(spec, examples, tokenizer, tp.max_length)
+    model = head_model(encoder, spec, params.seed)
+    pad = tokenizer.pad_token_id
+    summary = train(model, features, lambda fs: collate(fs, pad), tp, generator, label)
+    return model, summary.as_dict(), tokenizer

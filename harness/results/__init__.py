@@ -1,0 +1,1 @@
+"""The results database (DuckDB): schema, ingest, read-only queries."""

@@ -1,0 +1,44 @@
+"""Read-only queries shared by the terminal table and the Streamlit leaderboard."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+LEADERBOARD_SQL = """
+WITH cells AS (
+    SELECT model, intermediate, target, metric,
+           avg(zero_shot_mean) AS zero_shot, avg(english) AS english,
+           max(n_languages) AS n_languages, count(*) AS n_seeds
+    FROM cell_means
+    WHERE split = ? AND is_primary
+    GROUP BY ALL
+)
+SELECT c.model, c.intermediate, c.target, c.metric, c.zero_shot, c.english,
+       c.zero_shot - b.zero_shot AS gain, c.n_languages, c.n_seeds
+FROM cells c
+LEFT JOIN cells b ON b.model = c.model AND b.target = c.target AND b.intermediate = 'none'
+ORDER BY c.model, c.target, c.intermediate = 'none' DESC, c.zero_shot DESC
+"""
+
+
+def leaderboard(con: duckdb.DuckDBPyConnection, split: str = "test") -> pd.DataFrame:
+    """One row per (model, intermediate, target): mean primary score over non-English languages,
+    English score, and the gain of the zero-shot mean over the baseline (``none``)."""
+    return con.execute(LEADERBOARD_SQL, [split]).df()
+
+
+def by_language(con: duckdb.DuckDBPyConnection, target: str, split: str = "test") -> pd.DataFrame:
+    """Primary-metric score per intermediate task and language for one target task."""
+    return con.execute(
+        """
+        SELECT coalesce(r.intermediate_task, 'none') AS intermediate, s.language,
+               l.name AS language_name, l.distance_rank, avg(s.value) AS value
+        FROM scores s JOIN runs r USING (run_id)
+        JOIN tasks t ON t.name = r.target_task AND t.primary_metric = s.metric
+        LEFT JOIN languages l ON l.code = s.language
+        WHERE r.target_task = ? AND s.split = ?
+        GROUP BY ALL ORDER BY intermediate, l.distance_rank, s.language
+        """,
+        [target, split],
+    ).df()

@@ -1,0 +1,265 @@
+"""DuckDB schema and ingest. Only :func:`ingest` writes; everything else opens read-only."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harness.errors import HarnessError
+from harness.results.files import ResultFile, read_result
+from harness.tasks import LocalSource, TaskSpec
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS languages (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, family VARCHAR, genus VARCHAR,
+    script VARCHAR, resource_class INTEGER, distance_rank INTEGER
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    name VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    xtreme_group VARCHAR, train_language VARCHAR NOT NULL, primary_metric VARCHAR NOT NULL,
+    source VARCHAR NOT NULL, revision VARCHAR, difficulty_rank INTEGER, spec JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, model VARCHAR NOT NULL, intermediate_task VARCHAR,
+    target_task VARCHAR NOT NULL, seed INTEGER NOT NULL, config_hash VARCHAR NOT NULL,
+    git_commit VARCHAR, git_dirty BOOLEAN, harness_version VARCHAR NOT NULL,
+    packages JSON NOT NULL, hardware JSON NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL, source_file VARCHAR
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id VARCHAR NOT NULL, language VARCHAR NOT NULL, split VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL, value DOUBLE NOT NULL, n_examples INTEGER NOT NULL,
+    PRIMARY KEY (run_id, language, split, metric)
+);
+CREATE OR REPLACE VIEW gains AS
+SELECT s.run_id, r.model, r.intermediate_task, r.target_task, r.seed, s.language, s.split,
+       s.metric, s.value, b.value AS baseline, s.value - b.value AS gain
+FROM scores s
+JOIN runs r USING (run_id)
+JOIN runs br ON br.model = r.model AND br.target_task = r.target_task AND br.seed = r.seed
+            AND br.intermediate_task IS NULL
+JOIN scores b ON b.run_id = br.run_id AND b.language = s.language AND b.split = s.split
+             AND b.metric = s.metric;
+CREATE OR REPLACE VIEW cell_means AS
+SELECT r.model, coalesce(r.intermediate_task, 'none') AS intermediate, r.target_task AS target,
+       r.seed, s.split, s.metric, t.primary_metric = s.metric AS is_primary,
+       avg(s.value) FILTER (WHERE s.language <> t.train_language) AS zero_shot_mean,
+       avg(s.value) FILTER (WHERE s.language = t.train_language) AS english,
+       count(*) FILTER (WHERE s.language <> t.train_language) AS n_languages
+FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
+GROUP BY ALL;
+"""
+
+
+def run_key(result: ResultFile) -> str:
+    """One row per (model, intermediate, target, seed): the leaderboard's unit."""
+    return (
+        f"{result.model}/{result.intermediate_task or 'none'}/{result.target_task}/s{result.seed}"
+    )
+
+
+@contextmanager
+def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        deadline = time.monotonic() + timeout_s
+        delay = 0.05
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise HarnessError(
+                        f"Another ingest has held '{lock_path}' for {timeout_s:.0f}s. Wait for "
+                        "it to finish, or remove the lock file if no ingest is running."
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def connect_readonly(
+    db_path: Path, attempts: int = 20, delay_s: float = 0.1
+) -> duckdb.DuckDBPyConnection:
+    """Open the database read-only, retrying while a writer holds it."""
+    if not db_path.is_file():
+        raise HarnessError(
+            f"No results database at '{db_path}'. Run the pipeline first (`dvc repro`) or "
+            "`harness ingest RESULT_FILES`."
+        )
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(str(db_path), read_only=True)
+        except duckdb.IOException as exc:  # locked by a writer in another process
+            last = exc
+            time.sleep(delay_s * (1 + attempt))
+    raise HarnessError(f"The results database '{db_path}' stayed locked by a writer: {last}")
+
+
+def _task_row(spec: TaskSpec) -> tuple[Any, ...]:
+    if isinstance(spec.source, LocalSource):
+        source, revision = str(spec.source.path), None
+    else:
+        source, revision = spec.source.id, spec.source.revision
+    return (
+        spec.name,
+        spec.role,
+        spec.kind,
+        spec.xtreme_group,
+        spec.train_language,
+        spec.primary_metric,
+        source,
+        revision,
+        spec.difficulty.rank if spec.difficulty else None,
+        spec.model_dump_json(),
+    )
+
+
+def _same_result(con: duckdb.DuckDBPyConnection, key: str, result: ResultFile) -> bool | None:
+    """None if the key is new; else whether the stored run has the same config and scores."""
+    row = con.execute("SELECT config_hash FROM runs WHERE run_id = ?", [key]).fetchone()
+    if row is None:
+        return None
+    stored = {
+        (lang, split, metric): value
+        for lang, split, metric, value in con.execute(
+            "SELECT language, split, metric, value FROM scores WHERE run_id = ?", [key]
+        ).fetchall()
+    }
+    new = {(s.language, s.split, s.metric): s.value for s in result.scores}
+    return bool(row[0] == result.provenance.params_hash and stored == new)
+
+
+def ingest(
+    db_path: Path,
+    result_paths: Sequence[Path],
+    languages: Sequence[dict[str, Any]],
+    specs: Sequence[TaskSpec],
+    replace: bool = False,
+) -> dict[str, int]:
+    """Validate result files and load them in one transaction; idempotent on the run key.
+
+    A run already stored with other scores or another configuration is refused unless
+    ``replace``; nothing is written unless every file is valid.
+    """
+    results = [(path, read_result(path)) for path in result_paths]
+    known_languages = {lang["code"] for lang in languages}
+    known_tasks = {spec.name: spec for spec in specs}
+    for path, result in results:
+        for task in filter(None, (result.intermediate_task, result.target_task)):
+            if task not in known_tasks:
+                raise HarnessError(f"Result file '{path}' names unknown task '{task}'.")
+        target = known_tasks[result.target_task]
+        got = {s.language for s in result.scores}
+        unknown = got - known_languages
+        if unknown:
+            raise HarnessError(
+                f"Result file '{path}' has scores for unknown languages {sorted(unknown)}."
+            )
+        missing = set(target.languages) - got
+        if missing:
+            raise HarnessError(
+                f"Result file '{path}' lacks languages {sorted(missing)} of task '{target.name}'; "
+                "rerun its evaluate stage."
+            )
+    keys = [run_key(r) for _, r in results]
+    if len(set(keys)) != len(keys):
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        raise HarnessError(f"Several result files are for the same run: {dupes}.")
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    counts = {"added": 0, "unchanged": 0, "replaced": 0}
+    with _write_lock(db_path):
+        con = duckdb.connect(str(db_path))
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(SCHEMA)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO languages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        lang["code"],
+                        lang["name"],
+                        lang.get("family"),
+                        lang.get("genus"),
+                        lang.get("script"),
+                        lang.get("resource_class"),
+                        lang.get("distance_rank"),
+                    )
+                    for lang in languages
+                ],
+            )
+            con.executemany(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_task_row(spec) for spec in specs],
+            )
+            for (path, result), key in zip(results, keys, strict=True):
+                same = _same_result(con, key, result)
+                if same:
+                    counts["unchanged"] += 1
+                    continue
+                if same is False:
+                    if not replace:
+                        raise HarnessError(
+                            f"Run '{key}' is already stored with other scores or configuration; "
+                            f"'{path}' would change it. Pass --replace to overwrite it."
+                        )
+                    con.execute("DELETE FROM scores WHERE run_id = ?", [key])
+                    con.execute("DELETE FROM runs WHERE run_id = ?", [key])
+                    counts["replaced"] += 1
+                else:
+                    counts["added"] += 1
+                _insert(con, key, result, path)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+    return counts
+
+
+def _insert(con: duckdb.DuckDBPyConnection, key: str, result: ResultFile, path: Path) -> None:
+    p = result.provenance
+    con.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            key,
+            result.model,
+            result.intermediate_task,
+            result.target_task,
+            result.seed,
+            p.params_hash,
+            p.git_commit,
+            p.git_dirty,
+            p.harness_version,
+            json.dumps(p.packages, sort_keys=True),
+            json.dumps(p.hardware, sort_keys=True),
+            p.started_at,
+            p.finished_at,
+            str(path),
+        ],
+    )
+    con.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",
+        [(key, s.language, s.split, s.metric, s.value, s.n_examples) for s in result.scores],
+    )

@@ -1,0 +1,19 @@
+"""One seed for Python, NumPy, torch and data order."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed every RNG and make CPU kernels deterministic; returns a generator for data order."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator

@@ -1,0 +1,197 @@
+"""Task specifications and the registry of known tasks.
+
+A task spec is a YAML file validated by :class:`TaskSpec` (unknown fields are refused). The
+built-in specs live in ``harness/tasks/builtin``; further folders can be added with
+``task_dirs`` in ``params.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from harness.errors import HarnessError
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+
+Kind = Literal["classification", "pair_classification", "tagging"]
+Role = Literal["intermediate", "target"]
+XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_choice"]
+
+#: canonical example fields of each kind, in the order the featuriser reads them
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "classification": ("sentence1", "label"),
+    "pair_classification": ("sentence1", "sentence2", "label"),
+    "tagging": ("tokens", "tags"),
+}
+
+#: metrics each kind can report; the first is the default primary metric
+KIND_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy",),
+    "pair_classification": ("accuracy",),
+    "tagging": ("f1", "token_accuracy"),
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalSource(_Strict):
+    """Files on disk. ``files`` maps split -> file name under ``path``; ``{language}`` in a
+    file name is replaced by the language code."""
+
+    type: Literal["local"]
+    path: Path
+    format: Literal["jsonl"] = "jsonl"
+    files: dict[str, str]
+
+
+class HubSource(_Strict):
+    """A Hugging Face Hub dataset at a pinned revision. ``{language}`` in ``config`` is replaced
+    by the language code; ``splits`` maps our split names to the dataset's."""
+
+    type: Literal["hub"]
+    id: str
+    config: str | None = None
+    revision: str = Field(min_length=7)
+    splits: dict[str, str]
+
+
+class Difficulty(_Strict):
+    """Difficulty of an intermediate task set by construction (toy tasks)."""
+
+    rank: int = Field(ge=1)
+    label_noise: float = Field(ge=0, lt=1)
+    rule: str
+
+
+class TaskSpec(_Strict):
+    name: str
+    role: Role
+    kind: Kind
+    description: str = ""
+    source: LocalSource | HubSource = Field(discriminator="type")
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Canonical field -> source column, where they differ."""
+    train_language: str = "en"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    """Languages evaluated (targets: every language of the task, English included)."""
+    labels: list[str] = Field(min_length=2)
+    metric: str | None = None
+    """Primary metric; defaults to the first metric of the kind."""
+    xtreme_group: XtremeGroup | None = None
+    difficulty: Difficulty | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TaskSpec:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                "name must be 2-64 characters of lower-case letters, digits and '_', starting "
+                f"with a letter (got {self.name!r})"
+            )
+        unknown = set(self.columns) - set(KIND_FIELDS[self.kind])
+        if unknown:
+            raise ValueError(
+                f"columns maps unknown fields {sorted(unknown)}; a {self.kind} task has "
+                f"{list(KIND_FIELDS[self.kind])}"
+            )
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels lists a label twice")
+        if self.metric is not None and self.metric not in KIND_METRICS[self.kind]:
+            raise ValueError(
+                f"metric {self.metric!r} is not available for {self.kind}; choose one of "
+                f"{list(KIND_METRICS[self.kind])}"
+            )
+        if self.role == "target" and self.xtreme_group is None:
+            raise ValueError("a target task needs xtreme_group")
+        if self.train_language not in self.languages:
+            raise ValueError("languages must include train_language")
+        splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
+        needed = ["train", "dev"] + (["test"] if self.role == "target" else [])
+        missing = [s for s in needed if s not in splits]
+        if missing:
+            raise ValueError(f"source does not name the split(s) {missing}")
+        return self
+
+    @property
+    def primary_metric(self) -> str:
+        return self.metric or KIND_METRICS[self.kind][0]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return KIND_METRICS[self.kind]
+
+    def column(self, field: str) -> str:
+        return self.columns.get(field, field)
+
+
+def load_spec(path: Path) -> TaskSpec:
+    """Read one task spec, raising :class:`HarnessError` that names the field and the fix."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HarnessError(f"Task spec '{path}' does not exist.") from exc
+    except yaml.YAMLError as exc:
+        raise HarnessError(f"Task spec '{path}' is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise HarnessError(f"Task spec '{path}' must be a mapping of fields (name, role, ...).")
+    try:
+        return TaskSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise HarnessError(f"Task spec '{path}' is invalid: {problems}") from exc
+
+
+class Registry:
+    """All known task specs by name."""
+
+    def __init__(self, specs: dict[str, TaskSpec], origins: dict[str, Path]) -> None:
+        self._specs = specs
+        self.origins = origins
+
+    @classmethod
+    def load(cls, extra_dirs: list[Path] | tuple[Path, ...] = ()) -> Registry:
+        specs: dict[str, TaskSpec] = {}
+        origins: dict[str, Path] = {}
+        for folder in (BUILTIN_DIR, *extra_dirs):
+            if not folder.is_dir():
+                raise HarnessError(
+                    f"Task folder '{folder}' does not exist; fix task_dirs in params.yaml."
+                )
+            for path in sorted(folder.glob("*.yaml")):
+                spec = load_spec(path)
+                if spec.name in specs:
+                    raise HarnessError(
+                        f"Task '{spec.name}' is defined twice: in '{origins[spec.name]}' and "
+                        f"'{path}'. Rename one of them."
+                    )
+                if path.stem != spec.name:
+                    raise HarnessError(
+                        f"Task spec '{path}' names task '{spec.name}'; the file must be called "
+                        f"'{spec.name}.yaml'."
+                    )
+                specs[spec.name] = spec
+                origins[spec.name] = path
+        return cls(specs, origins)
+
+    def get(self, name: str, role: Role | None = None) -> TaskSpec:
+        if name not in self._specs:
+            known = ", ".join(sorted(self._specs)) or "(none)"
+            raise HarnessError(f"Unknown task '{name}'. Known tasks: {known}.")
+        spec = self._specs[name]
+        if role is not None and spec.role != role:
+            raise HarnessError(f"Task '{name}' is a {spec.role} task, not a {role} task.")
+        return spec
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)

@@ -1,0 +1,60 @@
+"""nox sessions: repro (the toy pipeline end to end), tests, lint, leaderboard."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+
+PYTHON = "3.11"
+# The CPU build of this release is what CI and laptops install; GPU machines install the CUDA
+# build of the same release (see containers/).
+TORCH = "torch==2.13.0"
+
+
+def _install(session: nox.Session, extras: str = "") -> None:
+    session.install(TORCH)
+    session.install("-e", f".{extras}")
+
+
+@nox.session(python=PYTHON)
+def repro(session: nox.Session) -> None:
+    """Run the active profile end to end: data snapshot, `dvc repro`, leaderboard table."""
+    _install(session)
+    session.run("harness", "data")
+    session.run("dvc", "repro", *session.posargs)
+    session.run("harness", "leaderboard")
+    session.log("Results in results/xtransfer.duckdb. Serve the leaderboard: nox -s leaderboard")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite: unit tests and the toy pipeline end to end (integration)."""
+    _install(session, "[test]")
+    session.run("pytest", *(session.posargs or ["-ra"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff and mypy."""
+    _install(session, "[lint]")
+    session.run("ruff", "check", "harness", "leaderboard", "tests", "noxfile.py")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def leaderboard(session: nox.Session) -> None:
+    """Serve the Streamlit leaderboard over results/xtransfer.duckdb."""
+    _install(session)
+    session.run(
+        "streamlit",
+        "run",
+        "leaderboard/app.py",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        *(session.posargs or []),
+    )
