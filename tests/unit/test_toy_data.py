@@ -1,0 +1,529 @@
+"""The synthetic toy benchmark: determinism, layout, translations, languages and task design."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.data import toy
+from harness.data.toy import (
+    INTERMEDIATE_TASKS,
+    LANGUAGES,
+    MAX_SENTENCE_TOKENS,
+    TARGET_TASKS,
+    ToyConfig,
+    ToyWorld,
+    build_intermediate_task,
+    detransliterate,
+    generate,
+)
+
+SMALL = ToyConfig(
+    seed=7,
+    corpus_sentences=1500,
+    intermediate_train=300,
+    intermediate_dev=90,
+    target_train=150,
+    target_dev=30,
+    target_test=60,
+)
+
+# sha256 over every file (relative path and bytes, in sorted path order) of
+# generate(out, TINY). Regression guard for determinism: changing the generator on purpose
+# changes this hash, and then the toy data snapshot must be re-pinned too (`harness data
+# --no-verify && dvc add data`, commit data.dvc) besides updating the value here.
+TINY = ToyConfig(
+    seed=11,
+    corpus_sentences=200,
+    intermediate_train=40,
+    intermediate_dev=12,
+    target_train=30,
+    target_dev=9,
+    target_test=12,
+)
+TINY_SHA256 = "456657b45a64cfdd403a7218ba3428a9c815548e7e962a196d99bb9baec77c3a"
+
+NLI = ("entailment", "neutral", "contradiction")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for rel, data in sorted(_files(root).items()):
+        h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _corpus(root: Path, lang: str) -> list[list[str]]:
+    return [
+        line.split(" ")
+        for line in (root / "corpus" / f"{lang}.txt").read_text(encoding="utf-8").splitlines()
+    ]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("toy") / "toy"
+    generate(out, SMALL)
+    return out
+
+
+@pytest.fixture(scope="module")
+def world() -> ToyWorld:
+    return ToyWorld(SMALL.seed)
+
+
+# --- public API and determinism ----------------------------------------------------------------
+
+
+def test_public_constants() -> None:
+    assert LANGUAGES == ["en", "xa", "xb", "xc", "xd"]
+    assert INTERMEDIATE_TASKS == {"toy_lexical": 1, "toy_relational": 2, "toy_compositional": 3}
+    assert TARGET_TASKS == {"toy_nli": "pair_classification", "toy_ner": "tagging"}
+    assert ToyConfig() == ToyConfig(1234, 12000, 2000, 400, 2000, 300, 500)
+
+
+def test_generation_is_deterministic(data: Path, tmp_path: Path) -> None:
+    generate(tmp_path / "again", SMALL)
+    first, second = _files(data), _files(tmp_path / "again")
+    assert sorted(first) == sorted(second)
+    for rel in first:
+        assert first[rel] == second[rel], rel
+
+
+def test_fixed_hash_of_tiny_output(tmp_path: Path) -> None:
+    generate(tmp_path / "tiny", TINY)
+    assert _digest(tmp_path / "tiny") == TINY_SHA256
+
+
+def test_seed_changes_the_data(data: Path, tmp_path: Path) -> None:
+    generate(tmp_path / "other", dataclasses.replace(SMALL, seed=8))
+    assert _files(tmp_path / "other")["corpus/en.txt"] != _files(data)["corpus/en.txt"]
+
+
+def test_non_empty_output_dir_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("x")
+    with pytest.raises(ValueError, match="not an empty directory"):
+        generate(tmp_path / "full", TINY)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError):
+        generate(tmp_path / "file", TINY)
+    (tmp_path / "empty").mkdir()
+    generate(tmp_path / "empty", TINY)  # an empty directory is fine
+    assert (tmp_path / "empty" / "languages.json").is_file()
+
+
+def test_bad_config_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="target_dev"):
+        generate(tmp_path / "bad", ToyConfig(target_dev=-1))
+
+
+# --- layout, sizes, metadata --------------------------------------------------------------------
+
+
+def test_layout_and_sizes(data: Path) -> None:
+    for task in INTERMEDIATE_TASKS:
+        assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.intermediate_train
+        assert len(_jsonl(data / "tasks" / task / "dev.jsonl")) == SMALL.intermediate_dev
+    for task in TARGET_TASKS:
+        assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.target_train
+        for lang in LANGUAGES:
+            assert len(_jsonl(data / "tasks" / task / f"dev.{lang}.jsonl")) == SMALL.target_dev
+            assert len(_jsonl(data / "tasks" / task / f"test.{lang}.jsonl")) == SMALL.target_test
+    expected = {"en": 1500, "xa": 750, "xb": 750, "xc": 525, "xd": 375}
+    for lang, n in expected.items():
+        assert len(_corpus(data, lang)) == n
+    assert (data / "README.md").read_text(encoding="utf-8").startswith("# Toy benchmark")
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert b"\r" not in path.read_bytes()
+            path.read_bytes().decode("utf-8")
+
+
+def test_record_fields(data: Path) -> None:
+    for task in (*INTERMEDIATE_TASKS, "toy_nli"):
+        for path in sorted((data / "tasks" / task).glob("*.jsonl")):
+            for r in _jsonl(path):
+                assert set(r) == {"id", "sentence1", "sentence2", "label"}
+                assert all(isinstance(r[k], str) for k in r)
+    for path in sorted((data / "tasks" / "toy_ner").glob("*.jsonl")):
+        for r in _jsonl(path):
+            assert set(r) == {"id", "tokens", "tags"}
+
+
+def test_task_json(data: Path) -> None:
+    for task, rank in INTERMEDIATE_TASKS.items():
+        meta = json.loads((data / "tasks" / task / "task.json").read_text(encoding="utf-8"))
+        assert meta["name"] == task and meta["kind"] == "pair_classification"
+        assert meta["languages"] == ["en"]
+        assert meta["sizes"] == {"train": 300, "dev": 90}
+        assert meta["difficulty"]["rank"] == rank
+        assert meta["difficulty"]["label_noise"] == toy.LABEL_NOISE[task]
+        assert len(meta["difficulty"]["rule"]) > 100
+    assert [
+        json.loads((data / "tasks" / t / "task.json").read_text())["difficulty"]["label_noise"]
+        for t in INTERMEDIATE_TASKS
+    ] == [0.0, 0.05, 0.15]
+    nli = json.loads((data / "tasks" / "toy_nli" / "task.json").read_text(encoding="utf-8"))
+    assert nli["labels"] == list(NLI) and nli["languages"] == LANGUAGES
+    assert nli["sizes"] == {"train": 150, "dev": 30, "test": 60}
+    ner = json.loads((data / "tasks" / "toy_ner" / "task.json").read_text(encoding="utf-8"))
+    assert ner["kind"] == "tagging"
+    assert ner["labels"] == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
+
+
+def test_languages_json(data: Path) -> None:
+    langs = json.loads((data / "languages.json").read_text(encoding="utf-8"))
+    assert [x["code"] for x in langs] == LANGUAGES
+    assert [x["distance_rank"] for x in langs] == [0, 1, 2, 3, 4]
+    assert [x["resource_class"] for x in langs] == [5, 4, 4, 3, 2]
+    assert [x["script"] for x in langs] == ["Latn", "Latn", "Latn", "Latn", "Cyrl"]
+    assert [x["resource_level"] for x in langs] == [1.0, 0.5, 0.5, 0.35, 0.25]
+    assert [x["transformations"]["shared_vocabulary"] for x in langs] == [1.0, 0.7, 0.35, 0.35, 0.1]
+    assert [x["transformations"]["word_order"] for x in langs] == ["SVO"] * 3 + ["SOV"] * 2
+    for x in langs:
+        assert x["family"] == "Toy" and x["genus"].startswith("Toy-") and x["name"]
+
+
+# --- translations and tagging --------------------------------------------------------------------
+
+
+def test_target_eval_sets_are_translations(data: Path) -> None:
+    for split in ("dev", "test"):
+        en = _jsonl(data / "tasks" / "toy_nli" / f"{split}.en.jsonl")
+        for lang in LANGUAGES[1:]:
+            other = _jsonl(data / "tasks" / "toy_nli" / f"{split}.{lang}.jsonl")
+            assert [r["id"] for r in other] == [r["id"] for r in en]
+            assert [r["label"] for r in other] == [r["label"] for r in en]
+            # translated, not copied (xa keeps 70% of lexemes, so some sentences may coincide)
+            same = sum(a["sentence1"] == b["sentence1"] for a, b in zip(en, other, strict=True))
+            assert same < len(en) * (0.5 if lang == "xa" else 0.05)
+
+
+def _spans(tags: list[str]) -> list[tuple[str, int]]:
+    spans: list[tuple[str, int]] = []
+    for tag in tags:
+        if tag.startswith("B-"):
+            spans.append((tag[2:], 1))
+        elif tag.startswith("I-"):
+            spans[-1] = (spans[-1][0], spans[-1][1] + 1)
+    return spans
+
+
+def test_ner_tags_are_valid_bio_and_move_with_words(data: Path) -> None:
+    labels = set(toy.NER_LABELS)
+    multiword = total = 0
+    for split in ("dev", "test"):
+        en = _jsonl(data / "tasks" / "toy_ner" / f"{split}.en.jsonl")
+        for lang in LANGUAGES:
+            rows = _jsonl(data / "tasks" / "toy_ner" / f"{split}.{lang}.jsonl")
+            assert [r["id"] for r in rows] == [r["id"] for r in en]
+            for r, e in zip(rows, en, strict=True):
+                tokens, tags = r["tokens"], r["tags"]
+                assert isinstance(tokens, list) and isinstance(tags, list)
+                assert len(tokens) == len(tags) and tokens[-1] == "." and tags[-1] == "O"
+                assert set(tags) <= labels
+                for prev, tag in zip(["O", *tags], tags, strict=False):
+                    if tag.startswith("I-"):
+                        assert prev in (f"B-{tag[2:]}", f"I-{tag[2:]}"), tags
+                spans = _spans(tags)
+                assert 1 <= len(spans) <= 3
+                # the same entities in every language (order may change)
+                assert sorted(spans) == sorted(_spans(e["tags"]))  # type: ignore[arg-type]
+                if lang in ("xa", "xb", "xc"):  # names kept as in English
+                    e_tokens, e_tags = e["tokens"], e["tags"]
+                    assert isinstance(e_tokens, list) and isinstance(e_tags, list)
+                    names = [w for w, t in zip(e_tokens, e_tags, strict=True) if t != "O"]
+                    assert sorted(
+                        w for w, t in zip(tokens, tags, strict=True) if t != "O"
+                    ) == sorted(names)
+                if lang == "en":
+                    total += len(spans)
+                    multiword += sum(1 for _, n in spans if n > 1)
+    assert multiword / total > 0.4
+
+
+def test_ner_train_has_one_to_three_entities(data: Path) -> None:
+    counts = Counter(
+        len(_spans(r["tags"]))  # type: ignore[arg-type]
+        for r in _jsonl(data / "tasks" / "toy_ner" / "train.jsonl")
+    )
+    assert set(counts) == {1, 2, 3}
+    assert min(counts.values()) == SMALL.target_train // 3
+
+
+def test_sentence_format_and_length(data: Path) -> None:
+    lines: list[str] = []
+    for lang in LANGUAGES:
+        lines += [" ".join(t) for t in _corpus(data, lang)]
+    for path in sorted((data / "tasks").rglob("*.jsonl")):
+        for r in _jsonl(path):
+            if "tokens" in r:
+                lines.append(" ".join(r["tokens"]))  # type: ignore[arg-type]
+            else:
+                lines += [str(r["sentence1"]), str(r["sentence2"])]
+    for line in lines:
+        tokens = line.split(" ")
+        assert line.endswith(" .") and "" not in tokens, line
+        assert len(tokens) <= MAX_SENTENCE_TOKENS, line
+        assert tokens.count(".") == 1
+
+
+# --- languages ---------------------------------------------------------------------------------
+
+
+def _types(data: Path, lang: str) -> set[str]:
+    return {w for s in _corpus(data, lang) for w in s if w != "."}
+
+
+def _overlap(types: set[str], english: set[str]) -> float:
+    return len(types & english) / len(types)
+
+
+def test_vocabulary_overlap_is_graded(data: Path) -> None:
+    en = _types(data, "en")
+    ov = {lang: _overlap(_types(data, lang), en) for lang in LANGUAGES[1:]}
+    assert ov["xa"] > ov["xb"] > ov["xd"]
+    assert abs(ov["xb"] - ov["xc"]) < 0.06
+    assert ov["xd"] == 0.0  # another script: no surface overlap at all
+    # underlying (transliterated-back) overlap of xd: its ~10% cognates plus proper names
+    xd_latin = {detransliterate(w) for w in _types(data, "xd")}
+    assert 0.05 < _overlap(xd_latin, en) < ov["xb"] - 0.1
+
+    # without proper names, the measured overlap is close to the configured share
+    def common(types: set[str]) -> set[str]:
+        return {w for w in types if w[:1].islower()}
+
+    en_c = common(en)
+    for lang, target in (("xa", 0.7), ("xb", 0.35), ("xc", 0.35)):
+        assert abs(_overlap(common(_types(data, lang)), en_c) - target) < 0.1, lang
+    assert abs(_overlap(common(xd_latin), en_c) - 0.1) < 0.06
+
+
+def test_lexicons(world: ToyWorld) -> None:
+    english = world.lexicon["en"]
+    en_words = set(english.values())
+    # English surface forms do not collide across lexemes
+    owner: dict[str, str] = {}
+    for (key, _), word in english.items():
+        assert owner.setdefault(word, key) == key, word
+    kept = {lang: world.kept[lang] for lang in LANGUAGES}
+    assert kept["xd"] < kept["xb"] == kept["xc"] < kept["xa"] < kept["en"]
+    invented_all: list[str] = []
+    for lang in LANGUAGES[1:]:
+        invented = [w for (key, _), w in world.lexicon[lang].items() if key not in kept[lang]]
+        assert not set(invented) & en_words
+        invented_all += invented
+        # every lexeme is realised by words of its own
+        owner = {}
+        for (key, _), word in world.lexicon[lang].items():
+            assert owner.setdefault(word, key) == key, (lang, word)
+    assert len(invented_all) == len(set(invented_all))  # unique across languages too
+    # xc shares xb's kept lexemes but has its own invented words
+    assert (
+        world.lexicon["xc"][("v:chase", "past")] != world.lexicon["xb"][("v:chase", "past")]
+        or "v:chase" in kept["xb"]
+    )
+    # function words follow the same overlap rule
+    function = [k for k in english_keys(world) if k[0] in "dpf"]
+    assert 0 < len([k for k in function if k in kept["xa"]]) < len(function)
+
+
+def english_keys(world: ToyWorld) -> list[str]:
+    return sorted({key for key, _ in world.lexicon["en"]})
+
+
+def test_xd_is_cyrillic(data: Path) -> None:
+    words = [w for s in _corpus(data, "xd") for w in s]
+    for split in ("dev", "test"):
+        for r in _jsonl(data / "tasks" / "toy_nli" / f"{split}.xd.jsonl"):
+            words += str(r["sentence1"]).split() + str(r["sentence2"]).split()
+        for r in _jsonl(data / "tasks" / "toy_ner" / f"{split}.xd.jsonl"):
+            words += r["tokens"]  # type: ignore[arg-type]
+    assert len(words) > 1000
+    for w in words:
+        assert not re.search(r"[A-Za-z]", w), w
+        assert w == "." or all("\u0400" <= ch <= "\u04ff" for ch in w), w
+    assert any(w[:1].isupper() for w in words)  # proper names are transliterated, not dropped
+
+
+def test_xc_is_verb_final(data: Path, world: ToyWorld) -> None:
+    def verb_final(lang: str) -> float:
+        verbs = world.forms(lang, "v:") | world.forms(lang, "f:")
+        neg = world.lexicon[lang][("f:not", "base")]
+        hits = 0
+        sentences = _corpus(data, lang)
+        for s in sentences:
+            words = s[:-1]
+            if words[-1] == neg:
+                words = words[:-1]
+            hits += words[-1] in verbs
+        return hits / len(sentences)
+
+    assert verb_final("xc") > 0.97
+    assert verb_final("xd") > 0.97
+    assert verb_final("xb") < 0.4
+
+
+def test_corpora_are_not_translations(data: Path) -> None:
+    lengths = {lang: [len(s) for s in _corpus(data, lang)] for lang in ("en", "xa")}
+    n = len(lengths["xa"])
+    assert lengths["en"][:n] != lengths["xa"]
+    en_names = {w for s in _corpus(data, "en")[:50] for w in s if w[:1].isupper()}
+    xa_names = {w for s in _corpus(data, "xa")[:50] for w in s if w[:1].isupper()}
+    assert en_names != xa_names
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def test_labels_are_balanced(data: Path) -> None:
+    for task in INTERMEDIATE_TASKS:
+        labels = toy.TASK_LABELS[task]
+        for split in ("train", "dev"):
+            counts = Counter(r["label"] for r in _jsonl(data / "tasks" / task / f"{split}.jsonl"))
+            assert set(counts) == set(labels)
+            n = sum(counts.values())
+            for label in labels:
+                assert abs(counts[label] / n - 1 / len(labels)) < 0.08, (task, counts)
+    for split in ("train.jsonl", "dev.en.jsonl", "test.en.jsonl"):
+        counts = Counter(r["label"] for r in _jsonl(data / "tasks" / "toy_nli" / split))
+        assert max(counts.values()) - min(counts.values()) <= 1 and set(counts) == set(NLI)
+
+
+def test_label_noise_rate(data: Path, world: ToyWorld) -> None:
+    for task in INTERMEDIATE_TASKS:
+        clean = build_intermediate_task(task, SMALL, world, label_noise=0.0)
+        for split in ("train", "dev"):
+            noisy = _jsonl(data / "tasks" / task / f"{split}.jsonl")
+            assert [(r["id"], r["sentence1"], r["sentence2"]) for r in noisy] == [
+                (r["id"], r["sentence1"], r["sentence2"]) for r in clean[split]
+            ]
+            flipped = sum(
+                a["label"] != b["label"] for a, b in zip(noisy, clean[split], strict=True)
+            )
+            permille = round(toy.LABEL_NOISE[task] * 1000)
+            expected = (len(noisy) * permille + 500) // 1000  # round half up
+            assert abs(flipped / len(noisy) - toy.LABEL_NOISE[task]) < 0.01
+            assert flipped == expected, (task, split)
+            assert all(r["label"] in toy.TASK_LABELS[task] for r in noisy)
+    clean_nli = Counter(r["label"] for r in clean["train"])
+    assert max(clean_nli.values()) - min(clean_nli.values()) <= 1
+
+
+def test_splits_are_disjoint(data: Path) -> None:
+    for task in (*INTERMEDIATE_TASKS, "toy_nli"):
+        files = (
+            ["train.jsonl", "dev.jsonl"]
+            if task in INTERMEDIATE_TASKS
+            else ["train.jsonl", "dev.en.jsonl", "test.en.jsonl"]
+        )
+        seen: set[tuple[str, str]] = set()
+        for name in files:
+            rows = _jsonl(data / "tasks" / task / name)
+            pairs = {(str(r["sentence1"]), str(r["sentence2"])) for r in rows}
+            assert len(pairs) == len(rows) and not pairs & seen
+            seen |= pairs
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = set(a.split()), set(b.split())
+    return len(x & y) / len(x | y)
+
+
+def _best_threshold_accuracy(rows: list[dict[str, object]], positive: str) -> float:
+    scores = sorted(
+        (_jaccard(str(r["sentence1"]), str(r["sentence2"])), r["label"] == positive) for r in rows
+    )
+    n_pos = sum(p for _, p in scores)
+    best = max(n_pos, len(scores) - n_pos)
+    below_pos = below_neg = 0
+    for _, pos in scores:  # predict "positive" above the threshold, or below it
+        below_pos += pos
+        below_neg += not pos
+        above_pos = n_pos - below_pos
+        above_neg = len(scores) - n_pos - below_neg
+        best = max(best, below_neg + above_pos, below_pos + above_neg)
+    return best / len(scores)
+
+
+def test_word_overlap_does_not_decide_relational(data: Path, world: ToyWorld) -> None:
+    clean = build_intermediate_task("toy_relational", SMALL, world, label_noise=0.0)["train"]
+    assert _best_threshold_accuracy(clean, "same_event") < 0.7
+    # many different-event pairs use exactly the same words (role swaps)
+    swaps = [
+        r
+        for r in clean
+        if r["label"] == "different_event"
+        and sorted(str(r["sentence1"]).split()) == sorted(str(r["sentence2"]).split())
+    ]
+    assert len(swaps) > 0.15 * len(clean) / 2
+
+
+def test_lexical_is_decided_by_the_subject(world: ToyWorld) -> None:
+    rows = build_intermediate_task("toy_lexical", SMALL, world, label_noise=0.0)["train"]
+    assert _best_threshold_accuracy(rows, "same") < 0.75
+    verbs = world.forms("en", "v:") | {"did"}
+    time_words = {"yesterday", "today", "earlier", "last", "this", "week", "night", "morning"}
+
+    def subject(sentence: str) -> list[str]:
+        words = sentence.split()
+        while words[0] in time_words:
+            words = words[1:]
+        return words[: next(i for i, w in enumerate(words) if w in verbs)]
+
+    for r in rows:  # the documented rule decides every clean label
+        same = subject(str(r["sentence1"])) == subject(str(r["sentence2"]))
+        assert same == (r["label"] == "same"), r
+
+
+def test_compositional_semantics() -> None:
+    label = toy._entailment_label
+    # every dog chased a cat => some animals chased a cat
+    assert label("every", "some", "sub", "eq", False, False) == "entailment"
+    # some dogs chased a cat / no animal chased a cat
+    assert label("some", "no", "sub", "eq", False, False) == "contradiction"
+    # no dog chased a cat / no animal chased a cat: restrictor is downward for "no"
+    assert label("no", "no", "sub", "eq", False, False) == "neutral"
+    assert label("no", "no", "sup", "eq", False, False) == "entailment"
+    # every dog did not chase a cat => no dog chased an animal? (negation flips the scope)
+    assert label("every", "no", "eq", "sub", True, False) == "neutral"
+    assert label("every", "no", "eq", "sup", True, False) == "entailment"
+    # some dogs chased a big cat / every animal did not chase a cat
+    assert label("some", "every", "sub", "sub", False, True) == "contradiction"
+
+
+def test_nli_uses_several_operations_per_label(data: Path) -> None:
+    rows = _jsonl(data / "tasks" / "toy_nli" / "train.jsonl")
+    neg_in_hyp = Counter(r["label"] for r in rows if " not " in str(r["sentence2"]))
+    assert set(neg_in_hyp) == set(NLI)  # negation alone does not decide the label
+    longer = Counter(
+        r["label"]
+        for r in rows
+        if len(str(r["sentence2"]).split()) > len(str(r["sentence1"]).split())
+    )
+    assert set(longer) == set(NLI)  # nor does adding words
+    same_length = Counter(
+        r["label"]
+        for r in rows
+        if len(str(r["sentence2"]).split()) == len(str(r["sentence1"]).split())
+    )
+    assert set(same_length) == set(NLI)
