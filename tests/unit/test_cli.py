@@ -13,7 +13,10 @@ COMMANDS = ["data", "pretrain", "intermediate", "target", "evaluate", "ingest", 
 
 def harness(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -42,7 +45,9 @@ def test_every_command_has_help(command: str) -> None:
         (["ingest", "no-such-file.json"], "does not exist"),
     ],
 )
-def test_user_errors_print_a_message_not_a_traceback(tmp_path: Path, args: list[str], needle: str) -> None:
+def test_user_errors_print_a_message_not_a_traceback(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
     out = harness(*args, "--params", str(REPO / "params.yaml"), cwd=tmp_path)
     assert out.returncode == 2
     assert needle in " ".join(out.stderr.split())

@@ -23,8 +23,11 @@ def _spec(kind: str, labels: list[str], **extra: Any) -> TaskSpec:
             "source": {
                 "type": "local",
                 "path": "d",
-                "files": {"train": "train.jsonl", "dev": "dev.{language}.jsonl",
-                          "test": "test.{language}.jsonl"},
+                "files": {
+                    "train": "train.jsonl",
+                    "dev": "dev.{language}.jsonl",
+                    "test": "test.{language}.jsonl",
+                },
             },
             "languages": ["en", "xa"],
             "labels": labels,
@@ -35,10 +38,13 @@ def _spec(kind: str, labels: list[str], **extra: Any) -> TaskSpec:
 
 def test_local_pair_examples_and_column_mapping(tmp_path: Path) -> None:
     spec = _spec("pair_classification", ["yes", "no"], columns={"sentence1": "premise"})
-    write_jsonl(tmp_path / "d/test.xa.jsonl", [
-        {"id": "1", "premise": "the dog", "sentence2": "a cat", "label": "yes"},
-        {"premise": "a", "sentence2": "b", "label": 1},  # class index, as Hub datasets store it
-    ])
+    write_jsonl(
+        tmp_path / "d/test.xa.jsonl",
+        [
+            {"id": "1", "premise": "the dog", "sentence2": "a cat", "label": "yes"},
+            {"premise": "a", "sentence2": "b", "label": 1},  # class index, as Hub datasets store it
+        ],
+    )
     rows = load_examples(spec, "test", "xa", root=tmp_path)
     assert rows[0] == {"id": "1", "sentence1": "the dog", "sentence2": "a cat", "label": "yes"}
     assert rows[1]["label"] == "no" and rows[1]["id"] == "test-xa-1"
@@ -60,7 +66,7 @@ def test_bad_rows_are_named(tmp_path: Path, rows: list[dict[str, Any]], needle: 
 
 def test_missing_file_and_bad_json(tmp_path: Path) -> None:
     spec = _spec("pair_classification", ["yes", "no"])
-    with pytest.raises(HarnessError, match="missing.*harness data"):
+    with pytest.raises(HarnessError, match=r"missing.*harness data"):
         load_examples(spec, "test", "en", root=tmp_path)
     path = tmp_path / "d/test.en.jsonl"
     path.parent.mkdir(parents=True)
@@ -81,10 +87,16 @@ def test_tagging_rows_checked(tmp_path: Path) -> None:
 
 def test_tagging_labels_first_subtoken_only(tokenizer: Any) -> None:
     spec = _spec("tagging", ["O", "B-PER", "I-PER"])
-    examples = [{"id": "0", "tokens": ["Anna", "Berg", "sawdogcat"], "tags": ["B-PER", "I-PER", "O"]}]
+    examples = [
+        {"id": "0", "tokens": ["Anna", "Berg", "sawdogcat"], "tags": ["B-PER", "I-PER", "O"]}
+    ]
     (feature,) = featurize(spec, examples, tokenizer, max_length=32)
     assert isinstance(feature.label, list) and feature.word_ids is not None
-    labelled = [(w, lab) for w, lab in zip(feature.word_ids, feature.label) if lab != IGNORE_INDEX]
+    labelled = [
+        (w, lab)
+        for w, lab in zip(feature.word_ids, feature.label, strict=True)
+        if lab != IGNORE_INDEX
+    ]
     assert labelled == [(0, 1), (1, 2), (2, 0)]
     # the long word is split into several sub-tokens; only the first carries the label
     assert feature.word_ids.count(2) > 1
@@ -97,7 +109,12 @@ def test_collate_pads_to_longest_in_batch(tokenizer: Any) -> None:
     spec = _spec("pair_classification", ["yes", "no"])
     examples = [
         {"id": "0", "sentence1": "the dog", "sentence2": "a cat", "label": "no"},
-        {"id": "1", "sentence1": "the big red dog chased a small cat", "sentence2": "a cat", "label": "yes"},
+        {
+            "id": "1",
+            "sentence1": "the big red dog chased a small cat",
+            "sentence2": "a cat",
+            "label": "yes",
+        },
     ]
     features = featurize(spec, examples, tokenizer, max_length=64)
     batch = collate(features, tokenizer.pad_token_id)
@@ -105,7 +122,7 @@ def test_collate_pads_to_longest_in_batch(tokenizer: Any) -> None:
     assert batch["input_ids"].shape == (2, longest)
     assert batch["attention_mask"].sum(1).tolist() == [len(f.input_ids) for f in features]
     assert batch["labels"].tolist() == [1, 0]
-    assert torch.all(batch["input_ids"][0, len(features[0].input_ids):] == tokenizer.pad_token_id)
+    assert torch.all(batch["input_ids"][0, len(features[0].input_ids) :] == tokenizer.pad_token_id)
     # XLM-R pair format: <s> A </s></s> B </s>
     ids = features[0].input_ids
     assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id

@@ -21,5 +21,8 @@ def test_span_f1_is_entity_level() -> None:
 
 
 def test_score_by_kind() -> None:
-    assert score("tagging", [["O", "B-ORG"]], [["O", "B-ORG"]]) == {"f1": 1.0, "token_accuracy": 1.0}
+    assert score("tagging", [["O", "B-ORG"]], [["O", "B-ORG"]]) == {
+        "f1": 1.0,
+        "token_accuracy": 1.0,
+    }
     assert score("pair_classification", ["x", "y"], ["x", "x"]) == {"accuracy": 0.5}

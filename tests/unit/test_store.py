@@ -14,8 +14,15 @@ from harness.results.store import connect_readonly, ingest
 from harness.tasks import Registry
 
 LANGS = [
-    {"code": c, "name": c, "family": "Toy", "genus": "Toy", "script": "Latn",
-     "resource_class": 5 - i, "distance_rank": i}
+    {
+        "code": c,
+        "name": c,
+        "family": "Toy",
+        "genus": "Toy",
+        "script": "Latn",
+        "resource_class": 5 - i,
+        "distance_rank": i,
+    }
     for i, c in enumerate(["en", "xa", "xb", "xc", "xd"])
 ]
 SPECS = [Registry.load().get(n) for n in Registry.load().names()]
@@ -32,14 +39,24 @@ def result(intermediate: str | None, target: str = "toy_nli", base: float = 0.5)
         "seed": 1,
         "primary_metric": metric,
         "scores": [
-            {"language": lang["code"], "split": "test", "metric": metric,
-             "value": base - 0.1 * lang["distance_rank"] / 4, "n_examples": 10}
+            {
+                "language": lang["code"],
+                "split": "test",
+                "metric": metric,
+                "value": base - 0.1 * lang["distance_rank"] / 4,
+                "n_examples": 10,
+            }
             for lang in LANGS
         ],
         "provenance": {
-            "git_commit": "abc", "git_dirty": False, "params_hash": "p1",
-            "harness_version": "0.1.0", "packages": {"torch": "2"}, "hardware": {"cpu": 2},
-            "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:01:00+00:00",
+            "git_commit": "abc",
+            "git_dirty": False,
+            "params_hash": "p1",
+            "harness_version": "0.1.0",
+            "packages": {"torch": "2"},
+            "hardware": {"cpu": 2},
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "finished_at": "2026-01-01T00:01:00+00:00",
         },
     }
 
@@ -103,7 +120,9 @@ def test_changed_result_needs_replace(tmp_path: Path, files: list[Path]) -> None
         (lambda r: r.__setitem__("extra", 1), "extra"),
     ],
 )
-def test_bad_result_files_change_nothing(tmp_path: Path, files: list[Path], content, needle: str) -> None:
+def test_bad_result_files_change_nothing(
+    tmp_path: Path, files: list[Path], content, needle: str
+) -> None:
     db = tmp_path / "r.duckdb"
     ingest(db, files[:1], LANGS, SPECS)
     before = dump(db)
@@ -132,7 +151,13 @@ def test_leaderboard_gain_over_baseline(tmp_path: Path, files: list[Path]) -> No
     assert board.loc["toy_lexical", "english"] == pytest.approx(0.7)
     assert board.loc["toy_lexical", "gain"] == pytest.approx(0.1)
     assert board.loc["none", "n_languages"] == 4
-    assert list(per_language[per_language.intermediate == "none"].language) == ["en", "xa", "xb", "xc", "xd"]
+    assert list(per_language[per_language.intermediate == "none"].language) == [
+        "en",
+        "xa",
+        "xb",
+        "xc",
+        "xd",
+    ]
 
 
 def test_readonly_connection(tmp_path: Path, files: list[Path]) -> None:

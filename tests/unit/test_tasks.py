@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,16 @@ def test_builtin_registry() -> None:
     assert {"toy_nli", "toy_ner", "toy_lexical", "toy_relational", "toy_compositional"} <= set(
         registry.names()
     )
-    ranks = [registry.get(t).difficulty.rank for t in ("toy_lexical", "toy_relational", "toy_compositional")]  # type: ignore[union-attr]
+    ranks = [
+        registry.get(t).difficulty.rank
+        for t in ("toy_lexical", "toy_relational", "toy_compositional")
+    ]  # type: ignore[union-attr]
     assert ranks == [1, 2, 3]
     assert registry.get("toy_ner").primary_metric == "f1"
     assert registry.get("toy_nli", role="target").xtreme_group == "classification"
     with pytest.raises(HarnessError, match="not a intermediate"):
         registry.get("toy_nli", role="intermediate")
-    with pytest.raises(HarnessError, match="Unknown task 'nope'.*toy_nli"):
+    with pytest.raises(HarnessError, match=r"Unknown task 'nope'.*toy_nli"):
         registry.get("nope")
 
 
@@ -55,7 +59,10 @@ def test_good_spec_loads(tmp_path: Path) -> None:
         ({"columns": {"question": "q"}}, "unknown fields"),
         ({"role": "target"}, "xtreme_group"),
         ({"surprise": 1}, "surprise"),
-        ({"source": {"type": "hub", "id": "x", "splits": {"train": "train", "dev": "dev"}}}, "revision"),
+        (
+            {"source": {"type": "hub", "id": "x", "splits": {"train": "train", "dev": "dev"}}},
+            "revision",
+        ),
         ({"source": {"type": "local", "path": "p", "files": {"train": "t"}}}, "split"),
     ],
 )
@@ -71,7 +78,7 @@ def test_registry_refuses_duplicates_and_misnamed_files(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     _spec(other, GOOD, name="wrong_file_name")
-    with pytest.raises(HarnessError, match="must be called 'my_task.yaml'"):
+    with pytest.raises(HarnessError, match=re.escape("must be called 'my_task.yaml'")):
         Registry.load([other])
     with pytest.raises(HarnessError, match="does not exist"):
         Registry.load([tmp_path / "missing"])

@@ -1,0 +1,166 @@
+"""The toy pipeline end to end, in a fresh copy of the repository: `harness data` + `dvc repro`.
+
+Runs for a few minutes; every assertion here is one of the foundation's acceptance criteria.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def run(args: list[str], cwd: Path, timeout: int = 1500) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise AssertionError(
+            f"{args} failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+        )
+    return out
+
+
+def copy_repository(dest: Path) -> None:
+    """The files git would check out (tracked, plus untracked ones it does not ignore)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+    ):
+        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("ws")
+    copy_repository(ws)
+    run([sys.executable, "-m", "harness", "data"], ws)  # verifies the hash pinned in data.dvc
+    run(["dvc", "repro"], ws)
+    return ws
+
+
+def cell_scores(ws: Path, cell: str) -> list[dict]:
+    return json.loads((ws / "results" / "cells" / f"{cell}.json").read_text())["scores"]
+
+
+def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    languages = [
+        lang["code"] for lang in json.loads((workspace / "data/toy/languages.json").read_text())
+    ]
+    con = duckdb.connect(str(workspace / "results/xtransfer.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT coalesce(r.intermediate_task, 'none'), r.target_task, s.language
+               FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
+               WHERE s.split = 'test' AND s.metric = t.primary_metric"""
+        ).fetchall()
+    finally:
+        con.close()
+    expected = {
+        (i, t, lang)
+        for i in params["grid"]["intermediate"]
+        for t in params["grid"]["target"]
+        for lang in languages
+    }
+    assert set(rows) == expected
+    assert len(rows) == len(expected)
+
+
+def test_pipeline_is_up_to_date_after_repro(workspace: Path) -> None:
+    status = run(["dvc", "status", "--json"], workspace)
+    assert json.loads(status.stdout) == {}
+    again = run(["dvc", "repro"], workspace)
+    assert "Running stage" not in again.stdout
+
+
+def test_scores_are_meaningful(workspace: Path) -> None:
+    for target in ("toy_nli", "toy_ner"):
+        base = {
+            (s["language"], s["metric"]): s["value"]
+            for s in cell_scores(workspace, f"none-{target}")
+            if s["split"] == "test"
+        }
+        metric = "accuracy" if target == "toy_nli" else "f1"
+        # the language closest to English transfers better than the most distant one
+        assert base[("xa", metric)] > base[("xd", metric)], base
+        # English, the training language, is learned well above chance
+        assert base[("en", metric)] > (0.5 if target == "toy_nli" else 0.6), base
+        for intermediate in ("toy_lexical", "toy_relational", "toy_compositional"):
+            other = {
+                (s["language"], s["metric"]): s["value"]
+                for s in cell_scores(workspace, f"{intermediate}-{target}")
+                if s["split"] == "test"
+            }
+            assert other != base, f"{intermediate} gave the baseline's scores on {target}"
+
+
+def test_leaderboard_command(workspace: Path) -> None:
+    out = run([sys.executable, "-m", "harness", "leaderboard", "--json"], workspace)
+    board = json.loads(out.stdout)
+    assert {row["intermediate"] for row in board} == {
+        "none",
+        "toy_lexical",
+        "toy_relational",
+        "toy_compositional",
+    }
+    assert all(row["n_languages"] == 4 for row in board)
+    assert all((row["gain"] == 0) == (row["intermediate"] == "none") for row in board)
+
+
+def test_same_seed_gives_bit_identical_results(workspace: Path) -> None:
+    cell = "toy_lexical-toy_ner"
+    before = cell_scores(workspace, cell)
+    weights = workspace / "models/phase2" / cell / "model.safetensors"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    run(
+        ["dvc", "repro", "--force", "--single-item", f"target@{cell}", f"evaluate@{cell}"],
+        workspace,
+    )
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == digest
+    assert cell_scores(workspace, cell) == before
+
+
+def test_changing_one_task_reruns_only_its_stages(workspace: Path) -> None:
+    path = workspace / "params.yaml"
+    original = path.read_text()
+    params = yaml.safe_load(original)
+    params["phase1"]["toy_relational"]["learning_rate"] = 1.0e-4
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        dry = run(["dvc", "repro", "--dry"], workspace).stdout
+    finally:
+        path.write_text(original)
+    stages = {line.split("'")[1] for line in dry.splitlines() if line.startswith("Running stage")}
+    targets = params["grid"]["target"]
+    assert stages == {
+        "intermediate@toy_relational",
+        *(f"target@toy_relational-{t}" for t in targets),
+        *(f"evaluate@toy_relational-{t}" for t in targets),
+        "ingest",
+    }
