@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 __all__ = [
+    "DISCOURSE_PERCENT",
     "INTERMEDIATE_TASKS",
     "LABEL_NOISE",
     "LANGUAGES",
@@ -1637,13 +1638,43 @@ def build_target_task(
     return {k: out[k] for k in order}
 
 
+# Operations that relate a corpus sentence to the one before it (discourse: a restatement
+# with one detail changed), drawn from every NLI relation alike.
+_DISCOURSE_OPS: tuple[_NliOp, ...] = tuple(
+    sorted({op for ops in _NLI_OPS.values() for op in ops}, key=lambda op: op.__name__)
+)
+DISCOURSE_PERCENT = 50
+"""Share of corpus sentences that restate the previous sentence with one change."""
+
+
 def build_corpus(lang: str, config: ToyConfig, world: ToyWorld | None = None) -> list[str]:
-    """Monolingual pretraining sentences of ``lang`` (independently sampled per language)."""
+    """Monolingual pretraining sentences of ``lang`` (independently sampled per language).
+
+    Like running text, the corpus has discourse: about :data:`DISCOURSE_PERCENT` % of the
+    sentences restate the sentence before them with one detail changed (an adjective, a PP, the
+    time, a hypernym, negation, swapped roles...), so entities recur between neighbouring
+    sentences. Pretraining packs neighbouring sentences into one sequence, where this teaches
+    the encoder to relate words across sentences, as real documents do.
+    """
     if lang not in _SPECS:
         raise ValueError(f"unknown toy language {lang!r}; expected one of {LANGUAGES}")
     world = world or ToyWorld(config.seed)
     s = _Sampler(_rng(config.seed, "corpus", lang))
-    return [world.sentence(s.clause(passive_p=5), lang) for _ in range(_corpus_size(lang, config))]
+    out: list[str] = []
+    previous: Clause | None = None
+    for _ in range(_corpus_size(lang, config)):
+        restated: Clause | None = None
+        if previous is not None and s.percent(DISCOURSE_PERCENT):
+            restated = s.pick(_DISCOURSE_OPS)(s, previous)
+            if restated == previous:
+                restated = None
+        if restated is not None:
+            out.append(world.sentence(restated, lang))
+            previous = None  # a restatement is not restated again: chains stay short
+        else:
+            previous = s.clause(passive_p=5)
+            out.append(world.sentence(previous, lang))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1861,7 +1892,9 @@ def _readme(config: ToyConfig, world: ToyWorld) -> str:
         "* `languages.json`: language metadata (code, name, family, genus, script, "
         "resource_class, distance_rank, transformations).",
         "* `corpus/{lang}.txt`: monolingual pretraining text, one sentence per line, tokens "
-        "separated by single spaces, final ' .'; sampled independently per language.",
+        "separated by single spaces, final ' .'; sampled independently per language. "
+        f"About {DISCOURSE_PERCENT} % of fresh sentences are followed by a restatement with "
+        "one detail changed (discourse), so entities recur between neighbouring lines.",
         "* `tasks/{task}/task.json`: name, role, kind, labels, sizes, languages (and the "
         "difficulty of intermediate tasks).",
         "* intermediate tasks: `train.jsonl`, `dev.jsonl` (English).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import re
 from collections import Counter
@@ -47,7 +48,7 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "456657b45a64cfdd403a7218ba3428a9c815548e7e962a196d99bb9baec77c3a"
+TINY_SHA256 = "f13536623ad755536ce72144b47dc5bfee5e96eb19babd2f23a71bd045d93e26"
 
 NLI = ("entailment", "neutral", "contradiction")
 
@@ -393,6 +394,26 @@ def test_corpora_are_not_translations(data: Path) -> None:
 
 
 # --- tasks -----------------------------------------------------------------------------------
+
+
+def _restatement_share(sentences: list[list[str]]) -> float:
+    related = 0
+    for a, b in itertools.pairwise(sentences):
+        shared = len(set(a) & set(b) - {"."})
+        if shared >= 2 and shared >= max(len(set(a)), len(set(b))) - 3:
+            related += 1
+    return related / (len(sentences) - 1)
+
+
+def test_corpus_has_discourse(data: Path) -> None:
+    """Neighbouring corpus sentences are often a restatement (nearly the same words); in a
+    shuffled corpus they almost never are."""
+    for lang in ("en", "xd"):
+        sentences = _corpus(data, lang)
+        share = _restatement_share(sentences)
+        shuffled = sentences[::2] + sentences[1::2]
+        assert 0.1 < share < 0.5, (lang, share)
+        assert share > 5 * _restatement_share(shuffled), lang
 
 
 def test_labels_are_balanced(data: Path) -> None:
