@@ -37,9 +37,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy."""
+    """ruff (lint and format) and mypy."""
     _install(session, "[lint]")
-    session.run("ruff", "check", "harness", "leaderboard", "tests", "noxfile.py")
+    sources = ["harness", "leaderboard", "tests", "noxfile.py"]
+    session.run("ruff", "check", *sources)
+    session.run("ruff", "format", "--check", *sources)
     session.run("mypy")
 
 
