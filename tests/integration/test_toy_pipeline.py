@@ -109,8 +109,9 @@ def test_scores_are_meaningful(workspace: Path) -> None:
         metric = "accuracy" if target == "toy_nli" else "f1"
         # the language closest to English transfers better than the most distant one
         assert base[("xa", metric)] > base[("xd", metric)], base
-        # English, the training language, is learned well above chance
-        assert base[("en", metric)] > (0.5 if target == "toy_nli" else 0.6), base
+        # English, the training language, is learned well above chance (1/3 for toy_nli's
+        # three balanced labels; a tagger that predicts only O scores an F1 of 0)
+        assert base[("en", metric)] > (0.42 if target == "toy_nli" else 0.8), base
         for intermediate in ("toy_lexical", "toy_relational", "toy_compositional"):
             other = {
                 (s["language"], s["metric"]): s["value"]
