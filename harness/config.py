@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import HarnessError
+from harness.io import load_yaml_model
 
 BASELINE = "none"
 """The no-intermediate setting in the grid: phase 2 straight from the pretrained encoder."""
@@ -177,20 +177,7 @@ def load_params(path: Path) -> Params:
             f"Parameters file '{path}' not found. Run from the repository root or pass "
             "--params PATH."
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise HarnessError(f"'{path}' is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise HarnessError(f"'{path}' must hold a mapping of parameters, not {type(raw).__name__}")
-    try:
-        return Params.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise HarnessError(f"'{path}' has invalid parameters: {problems}") from exc
+    return load_yaml_model(path, Params, "Parameters file", "parameters")
 
 
 def stable_hash(obj: Any) -> str:

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and JSON lines."""
+"""Small file helpers: atomic writes, staged output folders, validated YAML."""
 
 from __future__ import annotations
 
@@ -6,6 +6,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import HarnessError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -36,3 +44,29 @@ def publish_dir(staging: Path, out_dir: Path) -> None:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     staging.rename(out_dir)
+
+
+def load_yaml_model(path: Path, model: type[M], what: str, expected: str) -> M:
+    """Read a YAML mapping from ``path`` and validate it as ``model``.
+
+    Every problem (missing file, bad YAML, not a mapping, invalid fields) is a
+    :class:`HarnessError` that names ``what`` the file is and each offending field.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{what} '{path}' does not exist.") from exc
+    except yaml.YAMLError as exc:
+        raise HarnessError(f"{what} '{path}' is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise HarnessError(
+            f"{what} '{path}' must be a mapping of {expected}, not a {type(raw).__name__}."
+        )
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise HarnessError(f"{what} '{path}' has invalid {expected}: {problems}") from exc

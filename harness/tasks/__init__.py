@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import HarnessError
+from harness.io import load_yaml_model
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
@@ -134,22 +134,7 @@ class TaskSpec(_Strict):
 
 def load_spec(path: Path) -> TaskSpec:
     """Read one task spec, raising :class:`HarnessError` that names the field and the fix."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HarnessError(f"Task spec '{path}' does not exist.") from exc
-    except yaml.YAMLError as exc:
-        raise HarnessError(f"Task spec '{path}' is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise HarnessError(f"Task spec '{path}' must be a mapping of fields (name, role, ...).")
-    try:
-        return TaskSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise HarnessError(f"Task spec '{path}' is invalid: {problems}") from exc
+    return load_yaml_model(path, TaskSpec, "Task spec", "fields")
 
 
 class Registry:
