@@ -231,6 +231,26 @@ def leaderboard(
     Console().print(table)
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Folder to write one file per table or view into.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="parquet, csv or json (a JSON array per file).")
+    ] = "parquet",
+    db: Annotated[Path | None, typer.Option(help="Database (default: paths.database).")] = None,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Export languages, tasks, runs, scores, gains and cell means (read-only, atomic files)."""
+    from harness.results.export import FORMATS
+    from harness.results.export import export as do_export
+
+    if fmt not in FORMATS:
+        raise HarnessError(f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}.")
+    params = _load(params_path)
+    for path in do_export(db or params.paths.database, out, fmt):
+        typer.echo(str(path))
+
+
 @tasks_app.command("list")
 def tasks_list(params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
     """List every known task with its role and kind."""

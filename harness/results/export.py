@@ -1,0 +1,60 @@
+"""Export the results database to Parquet, CSV or JSON, one file per table or view."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from harness.results.store import connect_readonly
+
+Format = Literal["parquet", "csv", "json"]
+FORMATS: tuple[Format, ...] = ("parquet", "csv", "json")
+
+# What a reader of the results needs; the order is the order of the files written.
+EXPORTED: dict[str, str] = {
+    "languages": "ORDER BY code",
+    "tasks": "ORDER BY name",
+    "runs": "ORDER BY run_id",
+    "scores": "ORDER BY run_id, language, split, metric",
+    "gains": "ORDER BY run_id, language, split, metric",
+    "cell_means": "ORDER BY ALL",
+}
+
+_OPTIONS: dict[Format, str] = {
+    "parquet": "FORMAT parquet",
+    "csv": "FORMAT csv, HEADER true",
+    "json": "FORMAT json, ARRAY true",
+}
+
+
+def export(db_path: Path, out_dir: Path, fmt: Format) -> list[Path]:
+    """Write every exported table and view of ``db_path`` to ``out_dir/<name>.<fmt>``.
+
+    Each file is written under a temporary name and renamed, so a reader never sees a partial
+    file; the database is opened read-only.
+    """
+    if fmt not in _OPTIONS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
+    con = connect_readonly(db_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        for name, order in EXPORTED.items():
+            final = out_dir / f"{name}.{fmt}"
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
+            os.close(fd)
+            try:
+                # names and options come from the constants above, the path is a parameter
+                con.execute(
+                    f"COPY (SELECT * FROM {name} {order}) TO $path ({_OPTIONS[fmt]})", {"path": tmp}
+                )
+                os.replace(tmp, final)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            written.append(final)
+    finally:
+        con.close()
+    return written
