@@ -46,17 +46,17 @@ def _registry(params: Params) -> Any:
 
 
 def _languages(params: Params) -> list[dict[str, Any]]:
-    """Language metadata of the active profile."""
-    if params.profile == "toy":
-        path = params.paths.data / "toy" / "languages.json"
-        if not path.is_file():
-            raise HarnessError(f"'{path}' is missing: run `harness data` first.")
-        languages: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-        return languages
-    raise HarnessError(
-        "Language metadata for the paper profile comes with the XTREME language table, which "
-        "this version does not ship yet; use the toy profile."
-    )
+    """Language metadata for the results database: every XTREME / XTREME-R language, plus the
+    toy profile's pseudo-languages when it is active."""
+    from harness.results.languages import language_rows
+
+    if params.profile != "toy":
+        return language_rows()
+    path = params.paths.data / "toy" / "languages.json"
+    if not path.is_file():
+        raise HarnessError(f"'{path}' is missing: run `harness data` first.")
+    toy: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return language_rows(toy)
 
 
 @app.command()
@@ -163,6 +163,17 @@ def evaluate(
     evaluate_cell(params, _registry(params), intermediate, task, model, out)
 
 
+def _result_paths(items: list[Path]) -> list[Path]:
+    paths: list[Path] = []
+    for item in items:
+        if not item.exists():
+            raise HarnessError(f"Result file or folder '{item}' does not exist.")
+        paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
+    if not paths:
+        raise HarnessError("No result files given (folders were empty).")
+    return paths
+
+
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Result files (JSON) or folders of them.")],
@@ -170,23 +181,56 @@ def ingest(
     replace: Annotated[
         bool, typer.Option(help="Overwrite stored runs whose scores or configuration changed.")
     ] = False,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where files that fail validation are moved, each beside a report "
+            "(default: <paths.results>/quarantine)."
+        ),
+    ] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
 ) -> None:
-    """Validate result files and load them into the DuckDB results database (one transaction)."""
+    """Validate result files (great-expectations) and load the valid ones into the DuckDB
+    results database in one transaction. Invalid files are quarantined with a report and the
+    command exits with status 2; nothing already stored changes."""
     from harness.results.store import ingest as do_ingest
 
     params = _load(params_path)
-    paths: list[Path] = []
-    for item in files:
-        if not item.exists():
-            raise HarnessError(f"Result file or folder '{item}' does not exist.")
-        paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
-    if not paths:
-        raise HarnessError("No result files given (folders were empty).")
+    paths = _result_paths(files)
     registry = _registry(params)
     specs = [registry.get(name) for name in registry.names()]
-    counts = do_ingest(db or params.paths.database, paths, _languages(params), specs, replace)
+    folder = quarantine or params.paths.results / "quarantine"
+    counts = do_ingest(
+        db or params.paths.database, paths, _languages(params), specs, replace, folder
+    )
     typer.echo(json.dumps(counts), err=True)
+    if counts["quarantined"]:
+        raise HarnessError(
+            f"{counts['quarantined']} result file(s) failed validation and were moved to "
+            f"'{folder}', each beside a .report.txt naming the failed checks and rows; the "
+            "valid files were ingested. Fix or regenerate them (`dvc repro` reruns the "
+            "evaluate stages whose result files are gone)."
+        )
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Result files (JSON) or folders of them.")],
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Check result files as `ingest` would, without writing or moving anything."""
+    from harness.results.validate import validate_files
+
+    params = _load(params_path)
+    paths = _result_paths(files)
+    registry = _registry(params)
+    specs = [registry.get(name) for name in registry.names()]
+    report = validate_files(paths, [lang["code"] for lang in _languages(params)], specs)
+    for path in sorted(report.problems):
+        typer.echo(report.as_text(path))
+    typer.echo(f"{len(report.valid)} valid, {len(report.problems)} invalid", err=True)
+    if not report.ok:
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -194,6 +238,10 @@ def leaderboard(
     db: Annotated[Path | None, typer.Option(help="Database (default: paths.database).")] = None,
     split: Annotated[str, typer.Option(help="Split to show.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records instead.")] = False,
+    exclude_version: Annotated[
+        list[str] | None,
+        typer.Option(help="Leave out runs made by this harness version (repeatable)."),
+    ] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
 ) -> None:
     """Print the leaderboard: zero-shot mean over non-English languages and gain over baseline."""
@@ -203,7 +251,7 @@ def leaderboard(
     params = _load(params_path)
     con = connect_readonly(db or params.paths.database)
     try:
-        frame = query(con, split)
+        frame = query(con, split, exclude_version or ())
     finally:
         con.close()
     if as_json:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from harness.provenance import collect, now
 from harness.tasks import LocalSource, Registry, TaskSpec
 from harness.train import pick_device
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
 
 
 @torch.no_grad()
@@ -102,9 +104,9 @@ def evaluate_cell(
 
     from harness.modeling import load_tokenizer, read_phase
 
-    started = now()
+    started, clock = now(), time.monotonic()
     spec = registry.get(task, role="target")
-    read_phase(model_dir)
+    phase2 = read_phase(model_dir)
     tokenizer = load_tokenizer(model_dir)
     auto = (
         AutoModelForTokenClassification
@@ -139,6 +141,14 @@ def evaluate_cell(
                 for metric, value in values.items()
             ]
     params_hash = cell_params_hash(params, intermediate, task)
+    inputs = _input_hashes(spec, model_dir)
+    provenance = collect(params_hash, started)
+    provenance.update(
+        inputs=inputs,
+        dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
+        container_image=os.environ.get("XTRANSFER_IMAGE_DIGEST") or None,
+        timings={**_training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
+    )
     result = {
         "schema_version": RESULT_SCHEMA_VERSION,
         "run_id": run_id(params.model.name, intermediate, task, params.seed, params_hash),
@@ -148,10 +158,33 @@ def evaluate_cell(
         "seed": params.seed,
         "primary_metric": spec.primary_metric,
         "scores": scores,
-        "provenance": collect(params_hash, started),
+        "provenance": provenance,
     }
     atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def _input_hashes(spec: TaskSpec, model_dir: Path) -> dict[str, str]:
+    """DVC md5 of the cell's input folders, equal to what dvc.lock records for them."""
+    from harness.data.snapshot import directory_md5
+
+    folders = [model_dir]
+    if isinstance(spec.source, LocalSource):
+        folders.append(Path(spec.source.path))
+    return {folder.as_posix(): directory_md5(folder)[0] for folder in folders}
+
+
+def _training_seconds(phase2: dict[str, Any]) -> dict[str, float]:
+    """Training time of phase 2 and, when the encoder came from phase 1, of phase 1."""
+    from harness.modeling import read_phase
+
+    seconds = {"phase2_train": float(phase2["train"]["seconds"])}
+    encoder = Path(str(phase2.get("from", "")))
+    if (encoder / "phase.json").is_file():
+        phase1 = read_phase(encoder)
+        if phase1.get("phase") == 1:
+            seconds["phase1_train"] = float(phase1["train"]["seconds"])
+    return seconds
 
 
 def _splits(spec: TaskSpec, wanted: Sequence[str]) -> list[str]:

@@ -19,8 +19,10 @@ class Score(_Strict):
     language: str = Field(min_length=1)
     split: str = Field(min_length=1)
     metric: str = Field(min_length=1)
-    value: float = Field(ge=0.0, le=1.0)
-    n_examples: int = Field(gt=0)
+    # ranges, NaN and completeness are content checks (harness.results.validate), reported row
+    # by row; the schema only fixes fields and types
+    value: float | None
+    n_examples: int
 
 
 class Provenance(BaseModel):
@@ -34,10 +36,20 @@ class Provenance(BaseModel):
     hardware: dict[str, Any]
     started_at: str
     finished_at: str
+    # schema version 2
+    dvc_stage_hash: str | None = None
+    """Hash of the cell's DVC-tracked inputs (their DVC md5s, as dvc.lock records them) and its
+    parameters hash."""
+    inputs: dict[str, str] | None = None
+    """DVC md5 of each input folder (checkpoint, task data) by path."""
+    container_image: str | None = None
+    """Digest of the container image the stage ran in (XTRANSFER_IMAGE_DIGEST); None outside."""
+    timings: dict[str, float] | None = None
+    """Seconds per step: phase-1 and phase-2 training, evaluation."""
 
 
 class ResultFile(_Strict):
-    schema_version: int = Field(ge=1, le=1)
+    schema_version: int = Field(ge=1, le=2)
     run_id: str = Field(min_length=1)
     model: str = Field(min_length=1)
     intermediate_task: str | None
@@ -67,7 +79,4 @@ def read_result(path: Path) -> ResultFile:
             for err in exc.errors()[:5]
         )
         raise HarnessError(f"Result file '{path}' is invalid: {problems}.") from exc
-    keys = [(s.language, s.split, s.metric) for s in result.scores]
-    if len(set(keys)) != len(keys):
-        raise HarnessError(f"Result file '{path}' lists the same (language, split, metric) twice.")
     return result

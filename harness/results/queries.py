@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
@@ -11,8 +13,8 @@ WITH cells AS (
            avg(zero_shot_mean) AS zero_shot, avg(english) AS english,
            max(n_languages) AS n_languages, count(*) AS n_seeds
     FROM cell_means
-    WHERE split = ? AND is_primary
-    GROUP BY ALL
+    WHERE split = ? AND is_primary AND NOT list_contains(?::VARCHAR[], harness_version)
+    GROUP BY model, intermediate, target, metric
 )
 SELECT c.model, c.intermediate, c.target, c.metric, c.zero_shot, c.english,
        c.zero_shot - b.zero_shot AS gain, c.n_languages, c.n_seeds
@@ -22,10 +24,15 @@ ORDER BY c.model, c.target, c.intermediate = 'none' DESC, c.zero_shot DESC
 """
 
 
-def leaderboard(con: duckdb.DuckDBPyConnection, split: str = "test") -> pd.DataFrame:
+def leaderboard(
+    con: duckdb.DuckDBPyConnection,
+    split: str = "test",
+    exclude_versions: Sequence[str] = (),
+) -> pd.DataFrame:
     """One row per (model, intermediate, target): mean primary score over non-English languages,
-    English score, and the gain of the zero-shot mean over the baseline (``none``)."""
-    return con.execute(LEADERBOARD_SQL, [split]).df()
+    English score, and the gain of the zero-shot mean over the baseline (``none``). Runs made by
+    a harness version in ``exclude_versions`` (known-bad releases) are left out."""
+    return con.execute(LEADERBOARD_SQL, [split, list(exclude_versions)]).df()
 
 
 def by_language(con: duckdb.DuckDBPyConnection, target: str, split: str = "test") -> pd.DataFrame:

@@ -13,12 +13,14 @@ from typing import Any
 import duckdb
 
 from harness.errors import HarnessError
-from harness.results.files import ResultFile, read_result
+from harness.results.files import ResultFile
 from harness.tasks import LocalSource, TaskSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-SCHEMA = """
+# Version 1 of the schema, as first shipped. A new database is created at version 1 and brought
+# up to date by MIGRATIONS, so every database, old or new, reaches the current schema the same way.
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS languages (
     code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, family VARCHAR, genus VARCHAR,
@@ -41,9 +43,28 @@ CREATE TABLE IF NOT EXISTS scores (
     metric VARCHAR NOT NULL, value DOUBLE NOT NULL, n_examples INTEGER NOT NULL,
     PRIMARY KEY (run_id, language, split, metric)
 );
+"""
+
+# MIGRATIONS[v] brings a database from version v to v + 1 (inside the ingest transaction).
+MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE runs ADD COLUMN dvc_stage_hash VARCHAR;
+ALTER TABLE runs ADD COLUMN inputs JSON;
+ALTER TABLE runs ADD COLUMN container_image VARCHAR;
+ALTER TABLE runs ADD COLUMN timings JSON;
+ALTER TABLE languages ADD COLUMN xtreme BOOLEAN;
+ALTER TABLE languages ADD COLUMN xtreme_r BOOLEAN;
+CREATE TABLE IF NOT EXISTS difficulty (
+    task VARCHAR NOT NULL, measure VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    seed INTEGER NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (task, measure, model, seed)
+);
+""",
+}
+
+VIEWS = """
 CREATE OR REPLACE VIEW gains AS
-SELECT s.run_id, r.model, r.intermediate_task, r.target_task, r.seed, s.language, s.split,
-       s.metric, s.value, b.value AS baseline, s.value - b.value AS gain
+SELECT s.run_id, r.model, r.intermediate_task, r.target_task, r.seed, r.harness_version,
+       s.language, s.split, s.metric, s.value, b.value AS baseline, s.value - b.value AS gain
 FROM scores s
 JOIN runs r USING (run_id)
 JOIN runs br ON br.model = r.model AND br.target_task = r.target_task AND br.seed = r.seed
@@ -52,13 +73,44 @@ JOIN scores b ON b.run_id = br.run_id AND b.language = s.language AND b.split = 
              AND b.metric = s.metric;
 CREATE OR REPLACE VIEW cell_means AS
 SELECT r.model, coalesce(r.intermediate_task, 'none') AS intermediate, r.target_task AS target,
-       r.seed, s.split, s.metric, t.primary_metric = s.metric AS is_primary,
+       r.seed, r.harness_version, s.split, s.metric, t.primary_metric = s.metric AS is_primary,
        avg(s.value) FILTER (WHERE s.language <> t.train_language) AS zero_shot_mean,
        avg(s.value) FILTER (WHERE s.language = t.train_language) AS english,
        count(*) FILTER (WHERE s.language <> t.train_language) AS n_languages
 FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
 GROUP BY ALL;
 """
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The database's schema version (None for an empty database)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "meta" not in tables:
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
+    """Create or upgrade the schema to :data:`SCHEMA_VERSION` (call inside a transaction);
+    return the version found (0 for a new database)."""
+    found = schema_version(con)
+    if found is not None and found > SCHEMA_VERSION:
+        raise HarnessError(
+            f"'{db_path}' has schema version {found}, newer than this harness understands "
+            f"({SCHEMA_VERSION}). Upgrade xtransfer to write to it."
+        )
+    if found is None:
+        con.execute(SCHEMA_V1)
+        version = 1
+    else:
+        version = found
+    while version < SCHEMA_VERSION:
+        con.execute(MIGRATIONS[version])
+        version += 1
+    con.execute(VIEWS)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+    return found or 0
 
 
 def run_key(result: ResultFile) -> str:
@@ -91,6 +143,24 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _connect_for_write(db_path: Path, timeout_s: float = 60.0) -> duckdb.DuckDBPyConnection:
+    """Open for writing (the caller holds the ingest lock), retrying while readers, which open
+    the file briefly, hold it."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(db_path))
+        except duckdb.IOException as exc:
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"Readers kept '{db_path}' open for {timeout_s:.0f}s, so results could not be "
+                    f"written ({exc}). Close long-running readers and rerun the ingest."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def connect_readonly(
@@ -152,49 +222,39 @@ def ingest(
     languages: Sequence[dict[str, Any]],
     specs: Sequence[TaskSpec],
     replace: bool = False,
+    quarantine_dir: Path | None = None,
 ) -> dict[str, int]:
-    """Validate result files and load them in one transaction; idempotent on the run key.
+    """Validate result files and load the valid ones in one transaction; idempotent on the run
+    key (model, intermediate, target, seed).
 
-    A run already stored with other scores or another configuration is refused unless
-    ``replace``; nothing is written unless every file is valid.
+    Files that fail validation (:mod:`harness.results.validate`) are moved to ``quarantine_dir``
+    beside a report and counted as ``quarantined``; without a quarantine folder any failure
+    refuses the whole batch. A run already stored with other scores or another configuration is
+    refused unless ``replace``. Either way, nothing stored changes unless the batch commits.
     """
-    results = [(path, read_result(path)) for path in result_paths]
-    known_languages = {lang["code"] for lang in languages}
-    known_tasks = {spec.name: spec for spec in specs}
-    for path, result in results:
-        for task in filter(None, (result.intermediate_task, result.target_task)):
-            if task not in known_tasks:
-                raise HarnessError(f"Result file '{path}' names unknown task '{task}'.")
-        target = known_tasks[result.target_task]
-        got = {s.language for s in result.scores}
-        unknown = got - known_languages
-        if unknown:
-            raise HarnessError(
-                f"Result file '{path}' has scores for unknown languages {sorted(unknown)}."
-            )
-        missing = set(target.languages) - got
-        if missing:
-            raise HarnessError(
-                f"Result file '{path}' lacks languages {sorted(missing)} of task '{target.name}'; "
-                "rerun its evaluate stage."
-            )
-    keys = [run_key(r) for _, r in results]
-    if len(set(keys)) != len(keys):
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        raise HarnessError(f"Several result files are for the same run: {dupes}.")
+    from harness.results.validate import quarantine, validate_files
 
+    report = validate_files(result_paths, [lang["code"] for lang in languages], specs)
+    if not report.ok:
+        if quarantine_dir is None:
+            raise HarnessError(
+                "Result files failed validation; nothing was written:\n"
+                + "\n".join(report.as_text(path) for path in sorted(report.problems))
+            )
+        quarantine(report, quarantine_dir)
+    results = report.valid
+    keys = [run_key(r) for _, r in results]
+    counts = {"added": 0, "unchanged": 0, "replaced": 0, "quarantined": len(report.problems)}
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    counts = {"added": 0, "unchanged": 0, "replaced": 0}
     with _write_lock(db_path):
-        con = duckdb.connect(str(db_path))
+        con = _connect_for_write(db_path)
         try:
             con.execute("BEGIN TRANSACTION")
-            con.execute(SCHEMA)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
+            migrate(con, db_path)
             con.executemany(
-                "INSERT OR REPLACE INTO languages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO languages (code, name, family, genus, script, "
+                "resource_class, distance_rank, xtreme, xtreme_r) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         lang["code"],
@@ -204,6 +264,8 @@ def ingest(
                         lang.get("script"),
                         lang.get("resource_class"),
                         lang.get("distance_rank"),
+                        lang.get("xtreme", False),
+                        lang.get("xtreme_r", False),
                     )
                     for lang in languages
                 ],
@@ -240,24 +302,29 @@ def ingest(
 
 def _insert(con: duckdb.DuckDBPyConnection, key: str, result: ResultFile, path: Path) -> None:
     p = result.provenance
+    row = {
+        "run_id": key,
+        "model": result.model,
+        "intermediate_task": result.intermediate_task,
+        "target_task": result.target_task,
+        "seed": result.seed,
+        "config_hash": p.params_hash,
+        "git_commit": p.git_commit,
+        "git_dirty": p.git_dirty,
+        "harness_version": p.harness_version,
+        "packages": json.dumps(p.packages, sort_keys=True),
+        "hardware": json.dumps(p.hardware, sort_keys=True),
+        "started_at": p.started_at,
+        "finished_at": p.finished_at,
+        "source_file": str(path),
+        "dvc_stage_hash": p.dvc_stage_hash,
+        "inputs": json.dumps(p.inputs, sort_keys=True) if p.inputs is not None else None,
+        "container_image": p.container_image,
+        "timings": json.dumps(p.timings, sort_keys=True) if p.timings is not None else None,
+    }
     con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            key,
-            result.model,
-            result.intermediate_task,
-            result.target_task,
-            result.seed,
-            p.params_hash,
-            p.git_commit,
-            p.git_dirty,
-            p.harness_version,
-            json.dumps(p.packages, sort_keys=True),
-            json.dumps(p.hardware, sort_keys=True),
-            p.started_at,
-            p.finished_at,
-            str(path),
-        ],
+        f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+        list(row.values()),
     )
     con.executemany(
         "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",

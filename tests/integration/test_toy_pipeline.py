@@ -165,3 +165,42 @@ def test_changing_one_task_reruns_only_its_stages(workspace: Path) -> None:
         *(f"evaluate@toy_relational-{t}" for t in targets),
         "ingest",
     }
+
+
+def test_provenance_matches_the_dvc_lock(workspace: Path) -> None:
+    """Each result names the DVC md5 of its checkpoint and data, exactly as dvc.lock pins them."""
+    lock = yaml.safe_load((workspace / "dvc.lock").read_text())["stages"]
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    for intermediate in params["grid"]["intermediate"]:
+        for target in params["grid"]["target"]:
+            cell = f"{intermediate}-{target}"
+            locked = {d["path"]: d["md5"] for d in lock[f"evaluate@{cell}"]["deps"]}
+            provenance = json.loads((workspace / "results/cells" / f"{cell}.json").read_text())[
+                "provenance"
+            ]
+            assert provenance["inputs"] == {
+                f"models/phase2/{cell}": locked[f"models/phase2/{cell}"],
+                f"data/toy/tasks/{target}": locked[f"data/toy/tasks/{target}"],
+            }
+            assert provenance["dvc_stage_hash"] and provenance["container_image"] is None
+            assert provenance["timings"]["evaluate"] > 0
+            assert ("phase1_train" in provenance["timings"]) == (intermediate != "none")
+
+
+def test_database_schema_languages_and_export(workspace: Path, tmp_path: Path) -> None:
+    con = duckdb.connect(str(workspace / "results/xtransfer.duckdb"), read_only=True)
+    try:
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE xtreme), count(*) FILTER (WHERE xtreme_r), "
+            "count(*) FILTER (WHERE distance_rank IS NOT NULL) FROM languages"
+        ).fetchone()
+    finally:
+        con.close()
+    assert version == ("2",)
+    assert counts == (40, 50, 5)  # every benchmark language, and the five toy ones ranked
+    out = run(
+        [sys.executable, "-m", "harness", "export", "--out", str(tmp_path), "-f", "csv"],
+        workspace,
+    )
+    assert (tmp_path / "scores.csv").is_file() and "scores.csv" in out.stdout

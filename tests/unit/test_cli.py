@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,17 @@ import pytest
 
 from tests.conftest import REPO
 
-COMMANDS = ["data", "pretrain", "intermediate", "target", "evaluate", "ingest", "leaderboard"]
+COMMANDS = [
+    "data",
+    "pretrain",
+    "intermediate",
+    "target",
+    "evaluate",
+    "validate",
+    "ingest",
+    "leaderboard",
+    "export",
+]
 
 
 def harness(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -65,3 +76,34 @@ def test_tasks_list() -> None:
     out = harness("tasks", "list")
     assert out.returncode == 0
     assert "toy_nli" in out.stdout and "intermediate" in out.stdout
+
+
+def test_validate_and_ingest_quarantine_bad_files(tmp_path: Path) -> None:
+    import json
+
+    from tests.unit.test_store import LANGS, result, write
+
+    (tmp_path / "data" / "toy").mkdir(parents=True)
+    (tmp_path / "data" / "toy" / "languages.json").write_text(json.dumps(LANGS), encoding="utf-8")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    good = write(cells, "good", result(None))
+    bad_data = result("toy_lexical")
+    bad_data["scores"][1]["value"] = 7.0
+    bad = write(cells, "bad", bad_data)
+
+    checked = harness("validate", "cells", cwd=tmp_path)
+    assert checked.returncode == 2, checked.stderr
+    assert f"{bad}" in checked.stdout or "cells/bad.json" in checked.stdout
+    assert "column='value'" in checked.stdout and "1 valid, 1 invalid" in checked.stderr
+    assert bad.exists()  # validate moves nothing
+
+    loaded = harness("ingest", "cells", "--db", "r.duckdb", cwd=tmp_path)
+    assert loaded.returncode == 2 and "Traceback" not in loaded.stderr
+    assert "moved to" in " ".join(loaded.stderr.split())
+    assert not bad.exists() and good.exists()
+    reports = list((tmp_path / "results" / "quarantine").glob("bad.*.report.txt"))
+    assert len(reports) == 1 and "column='value'" in reports[0].read_text(encoding="utf-8")
+    board = harness("leaderboard", "--db", "r.duckdb", "--json", cwd=tmp_path)
+    assert [row["intermediate"] for row in json.loads(board.stdout)] == ["none"]

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +13,15 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.results.queries import by_language, leaderboard
-from harness.results.store import connect_readonly, ingest
+from harness.results.store import (
+    SCHEMA_V1,
+    SCHEMA_VERSION,
+    connect_readonly,
+    ingest,
+    schema_version,
+)
 from harness.tasks import Registry
+from tests.conftest import REPO
 
 LANGS = [
     {
@@ -87,10 +97,20 @@ def files(tmp_path: Path) -> list[Path]:
 
 def test_ingest_is_idempotent(tmp_path: Path, files: list[Path]) -> None:
     db = tmp_path / "r.duckdb"
-    assert ingest(db, files, LANGS, SPECS) == {"added": 2, "unchanged": 0, "replaced": 0}
+    assert ingest(db, files, LANGS, SPECS) == {
+        "added": 2,
+        "unchanged": 0,
+        "replaced": 0,
+        "quarantined": 0,
+    }
     first = dump(db)
     assert len(first) == 2 + 2 * 5
-    assert ingest(db, files, LANGS, SPECS) == {"added": 0, "unchanged": 2, "replaced": 0}
+    assert ingest(db, files, LANGS, SPECS) == {
+        "added": 0,
+        "unchanged": 2,
+        "replaced": 0,
+        "quarantined": 0,
+    }
     assert dump(db) == first
 
 
@@ -111,12 +131,15 @@ def test_changed_result_needs_replace(tmp_path: Path, files: list[Path]) -> None
     ("content", "needle"),
     [
         ('{"schema_version": 1, "run_id": "x"', "not valid JSON"),
-        (lambda r: r["scores"][0].__setitem__("value", 1.5), "less than or equal to 1"),
-        (lambda r: r["scores"].pop(), "lacks languages"),
-        (lambda r: r["scores"][0].__setitem__("language", "zz"), "unknown languages"),
-        (lambda r: r.__setitem__("target_task", "nope"), "unknown task"),
-        (lambda r: r["provenance"].pop("git_commit"), "git_commit"),
-        (lambda r: r["scores"].append(dict(r["scores"][0])), "twice"),
+        (lambda r: r["scores"][0].__setitem__("value", 1.5), "to_be_between(column='value'"),
+        (
+            lambda r: r["scores"].pop(),
+            "coverage: expect_column_values_to_be_in_set(column='present'",
+        ),
+        (lambda r: r["scores"][0].__setitem__("language", "zz"), "column='language'"),
+        (lambda r: r.__setitem__("target_task", "nope"), "column='target_task'"),
+        (lambda r: r["provenance"].pop("git_commit"), "git_commit: Field required"),
+        (lambda r: r["scores"].append(dict(r["scores"][0])), "compound_columns_to_be_unique"),
         (lambda r: r.__setitem__("extra", 1), "extra"),
     ],
 )
@@ -132,8 +155,9 @@ def test_bad_result_files_change_nothing(
         data = copy.deepcopy(result("toy_relational"))
         content(data)
         bad = write(tmp_path, "bad", data)
-    with pytest.raises(HarnessError, match=needle):
+    with pytest.raises(HarnessError, match="nothing was written") as error:
         ingest(db, [files[1], bad], LANGS, SPECS)
+    assert needle in str(error.value)
     assert dump(db) == before
 
 
@@ -169,5 +193,168 @@ def test_readonly_connection(tmp_path: Path, files: list[Path]) -> None:
     try:
         with pytest.raises(duckdb.Error):
             con.execute("DELETE FROM scores")
+    finally:
+        con.close()
+
+
+def test_version_one_database_is_migrated_with_its_rows(tmp_path: Path, files: list[Path]) -> None:
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(SCHEMA_V1)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute(
+        "INSERT INTO runs VALUES ('old/none/toy_nli/s1', 'old', NULL, 'toy_nli', 1, 'h', 'c', "
+        "false, '0.0.9', '{}', '{}', '2025-01-01 00:00:00+00', '2025-01-01 00:01:00+00', NULL)"
+    )
+    con.execute(
+        "INSERT INTO scores VALUES ('old/none/toy_nli/s1', 'en', 'test', 'accuracy', 0.4, 9)"
+    )
+    con.close()
+    ingest(db, files, LANGS, SPECS)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert schema_version(con) == SCHEMA_VERSION == 2
+        old = con.execute(
+            "SELECT harness_version, dvc_stage_hash, inputs FROM runs WHERE model = 'old'"
+        ).fetchall()
+        assert old == [("0.0.9", None, None)]
+        assert con.execute("SELECT value FROM scores WHERE run_id LIKE 'old/%'").fetchall() == [
+            (0.4,)
+        ]
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM difficulty").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path, files: list[Path]) -> None:
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    before = dump(db)
+    with pytest.raises(HarnessError, match="schema version 99, newer"):
+        ingest(db, files, LANGS, SPECS)
+    assert dump(db) == before
+
+
+def test_provenance_v2_fields_are_stored(tmp_path: Path) -> None:
+    data = result("toy_lexical")
+    data["schema_version"] = 2
+    data["provenance"].update(
+        dvc_stage_hash="abc123",
+        inputs={"models/phase2/x": "d41d8cd98f00b204e9800998ecf8427e.dir"},
+        container_image="sha256:feed",
+        timings={"phase2_train": 1.5, "evaluate": 0.25},
+    )
+    db = tmp_path / "r.duckdb"
+    ingest(db, [write(tmp_path, "v2", data)], LANGS, SPECS)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT dvc_stage_hash, inputs::VARCHAR, container_image, timings->>'evaluate' "
+            "FROM runs"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    assert row[0] == "abc123" and row[2] == "sha256:feed" and row[3] == "0.25"
+    assert json.loads(row[1]) == {"models/phase2/x": "d41d8cd98f00b204e9800998ecf8427e.dir"}
+
+
+def test_leaderboard_leaves_out_bad_harness_versions(tmp_path: Path) -> None:
+    bad = result("toy_lexical", base=0.9)
+    bad["seed"] = 2
+    bad["provenance"]["harness_version"] = "0.0.1"
+    folder = tmp_path / "f"
+    folder.mkdir()
+    paths = [
+        write(folder, "base1", result(None, base=0.6)),
+        write(folder, "lex1", result("toy_lexical", base=0.7)),
+        write(folder, "lex2", bad),
+    ]
+    db = tmp_path / "r.duckdb"
+    ingest(db, paths, LANGS, SPECS)
+    con = connect_readonly(db)
+    try:
+        everything = leaderboard(con).set_index("intermediate")
+        trusted = leaderboard(con, exclude_versions=["0.0.1"]).set_index("intermediate")
+    finally:
+        con.close()
+    assert everything.loc["toy_lexical", "n_seeds"] == 2
+    assert everything.loc["toy_lexical", "english"] == pytest.approx(0.8)
+    assert trusted.loc["toy_lexical", "n_seeds"] == 1
+    assert trusted.loc["toy_lexical", "english"] == pytest.approx(0.7)
+
+
+WRITER = """
+import json, sys
+from pathlib import Path
+from harness.results.store import ingest
+langs, specs_dir, db, *files = sys.argv[1:]
+from harness.tasks import Registry
+registry = Registry.load()
+specs = [registry.get(n) for n in registry.names()]
+counts = ingest(Path(db), [Path(f) for f in files], json.loads(Path(langs).read_text()), specs)
+assert counts["added"] == len(files), counts
+"""
+
+
+def test_concurrent_ingest_processes_lose_nothing(tmp_path: Path) -> None:
+    """8 processes x 50 result files at once: all 400 runs land, each batch atomically, and a
+    reader polling meanwhile always gets in and never sees half a batch."""
+    langs = tmp_path / "langs.json"
+    langs.write_text(json.dumps(LANGS), encoding="utf-8")
+    db = tmp_path / "r.duckdb"
+    batches = []
+    for writer in range(8):
+        folder = tmp_path / f"w{writer}"
+        folder.mkdir()
+        batch = []
+        for i in range(50):
+            data = result("toy_lexical" if i % 2 else None, base=0.5 + i / 200)
+            data["model"] = f"m{writer}"
+            data["seed"] = i
+            batch.append(str(write(folder, f"r{i}", data)))
+        batches.append(batch)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(langs), "-", str(db), *batch],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for batch in batches
+    ]
+    seen: list[int] = []
+    while any(p.poll() is None for p in procs):
+        if db.exists():
+            try:
+                con = connect_readonly(db)
+            except HarnessError:
+                continue  # the schema is being created by the first writer
+            try:
+                tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+                if "runs" in tables:
+                    seen.append(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+            finally:
+                con.close()
+        time.sleep(0.05)
+    for proc in procs:
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err[-2000:]
+    # the reader got in while the writers ran, and only ever saw whole batches
+    assert seen, "the reader never got in"
+    assert all(count % 50 == 0 for count in seen), seen
+    assert seen == sorted(seen)
+    con = connect_readonly(db)
+    try:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (400,)
+        assert con.execute("SELECT count(*) FROM scores").fetchone() == (2000,)
+        assert con.execute("SELECT count(DISTINCT run_id) FROM scores").fetchone() == (400,)
+        per_model = con.execute("SELECT model, count(*) FROM runs GROUP BY 1 ORDER BY 1").fetchall()
+        assert per_model == [(f"m{w}", 50) for w in range(8)]
     finally:
         con.close()

@@ -1,0 +1,297 @@
+"""Validation of result files before they reach the database (great-expectations on pandas).
+
+Two layers, each reporting per file:
+
+1. *structure*: the file is JSON and matches :class:`~harness.results.files.ResultFile`
+   (fields, types) — pydantic, in :func:`~harness.results.files.read_result`;
+2. *content*: great-expectations suites over pandas frames built from every parsed file of the
+   batch at once — metric values in range and not null or NaN, example counts positive, unique
+   keys (within a file and across the batch), known tasks, languages, splits and metrics,
+   completeness (every language of the target task, for every split present), and provenance
+   fields present.
+
+GX 1.x cannot validate DuckDB tables through SQLAlchemy, so the frames are validated in
+memory, before anything is written; the store never holds a row that failed a check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import HarnessError
+from harness.io import atomic_write_text
+from harness.results.files import ResultFile, read_result
+from harness.tasks import TaskSpec
+
+BASELINE = "none"
+SPLITS = ("dev", "test")
+# The metrics each task kind reports (the primary metric is one of them).
+METRICS_BY_KIND: dict[str, frozenset[str]] = {
+    "classification": frozenset({"accuracy"}),
+    "pair_classification": frozenset({"accuracy"}),
+    "multiple_choice": frozenset({"accuracy"}),
+    "tagging": frozenset({"f1", "token_accuracy", "precision", "recall"}),
+    "extractive_qa": frozenset({"exact_match", "f1"}),
+    "retrieval": frozenset({"f1", "accuracy", "map@20", "precision", "recall"}),
+}
+MAX_ROWS_IN_REPORT = 10
+
+
+@dataclass
+class Problem:
+    """One failed check of one file."""
+
+    check: str
+    detail: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_text(self) -> str:
+        lines = [f"- {self.check}: {self.detail}"]
+        lines += [f"    {json.dumps(row, default=str, sort_keys=True)}" for row in self.rows]
+        return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """The outcome of validating a batch: parsed valid files and the problems of the others."""
+
+    valid: list[tuple[Path, ResultFile]]
+    problems: dict[Path, list[Problem]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_text(self, path: Path) -> str:
+        return "\n".join(
+            [f"{path}: {len(self.problems[path])} failed check(s)"]
+            + [p.as_text() for p in self.problems[path]]
+        )
+
+
+def _gx_context() -> Any:
+    """An in-memory GX context with analytics and progress bars off (runs offline, quietly)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+@cache
+def _validator() -> Any:
+    """The GX context and the batch definitions of the three frames (built once per process)."""
+    context = _gx_context()
+    source = context.data_sources.add_pandas("result_files")
+    return context, {
+        name: source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+        for name in ("scores", "runs", "coverage")
+    }
+
+
+def _suites(known_languages: Iterable[str], specs: Sequence[TaskSpec]) -> dict[str, list[Any]]:
+    import great_expectations.expectations as gxe
+
+    targets = sorted(s.name for s in specs if s.role == "target")
+    intermediates = sorted({BASELINE} | {s.name for s in specs if s.role == "intermediate"})
+    task_metrics = sorted(
+        f"{s.name}:{metric}"
+        for s in specs
+        if s.role == "target"
+        for metric in METRICS_BY_KIND.get(s.kind, frozenset()) | {s.primary_metric}
+    )
+    return {
+        "scores": [
+            gxe.ExpectColumnValuesToNotBeNull(column="value"),
+            gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0.0, max_value=1.0),
+            gxe.ExpectColumnValuesToBeBetween(column="n_examples", min_value=1),
+            gxe.ExpectColumnValuesToBeInSet(column="language", value_set=sorted(known_languages)),
+            gxe.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS)),
+            gxe.ExpectColumnValuesToBeInSet(column="task_metric", value_set=task_metrics),
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=["run_key", "language", "split", "metric"]
+            ),
+        ],
+        "runs": [
+            gxe.ExpectColumnValuesToBeInSet(column="target_task", value_set=targets),
+            gxe.ExpectColumnValuesToBeInSet(column="intermediate_task", value_set=intermediates),
+            gxe.ExpectColumnValuesToBeInSet(column="primary_metric_matches", value_set=[True]),
+            gxe.ExpectColumnValuesToBeUnique(column="run_key"),
+            *(
+                gxe.ExpectColumnValuesToNotBeNull(column=column)
+                for column in (
+                    "git_commit",
+                    "params_hash",
+                    "harness_version",
+                    "started_at",
+                    "finished_at",
+                )
+            ),
+            gxe.ExpectColumnValuesToMatchRegex(column="harness_version", regex=r"^\d+\.\d+"),
+            gxe.ExpectColumnValuesToBeInSet(column="has_packages", value_set=[True]),
+            gxe.ExpectColumnValuesToBeInSet(column="time_order_ok", value_set=[True]),
+        ],
+        "coverage": [gxe.ExpectColumnValuesToBeInSet(column="present", value_set=[True])],
+    }
+
+
+def _frames(
+    parsed: Sequence[tuple[Path, ResultFile]], specs: Mapping[str, TaskSpec]
+) -> dict[str, pd.DataFrame]:
+    from harness.results.store import run_key
+
+    scores, runs, coverage = [], [], []
+    for path, result in parsed:
+        key = run_key(result)
+        for s in result.scores:
+            scores.append(
+                {
+                    "file": str(path),
+                    "run_key": key,
+                    "language": s.language,
+                    "split": s.split,
+                    "metric": s.metric,
+                    "task_metric": f"{result.target_task}:{s.metric}",
+                    "value": s.value,
+                    "n_examples": s.n_examples,
+                }
+            )
+        p = result.provenance
+        spec = specs.get(result.target_task)
+        runs.append(
+            {
+                "file": str(path),
+                "run_key": key,
+                "target_task": result.target_task,
+                "intermediate_task": result.intermediate_task or BASELINE,
+                "primary_metric_matches": spec is None
+                or result.primary_metric == spec.primary_metric,
+                "git_commit": p.git_commit or None,
+                "params_hash": p.params_hash or None,
+                "harness_version": p.harness_version or None,
+                "started_at": p.started_at or None,
+                "finished_at": p.finished_at or None,
+                "has_packages": bool(p.packages) and bool(p.hardware),
+                "time_order_ok": _time_order_ok(p.started_at, p.finished_at),
+            }
+        )
+        if spec is not None:
+            present = {
+                (s.language, s.split) for s in result.scores if s.metric == spec.primary_metric
+            }
+            for split in sorted({s.split for s in result.scores}):
+                for language in spec.languages:
+                    coverage.append(
+                        {
+                            "file": str(path),
+                            "run_key": key,
+                            "split": split,
+                            "language": language,
+                            "metric": spec.primary_metric,
+                            "present": (language, split) in present,
+                        }
+                    )
+    columns = {
+        "scores": ["file", "run_key", "language", "split", "metric", "task_metric", "value"],
+        "runs": ["file", "run_key"],
+        "coverage": ["file", "run_key", "split", "language", "present"],
+    }
+    return {
+        name: pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns[name])
+        for name, rows in (("scores", scores), ("runs", runs), ("coverage", coverage))
+    }
+
+
+def _time_order_ok(started: str, finished: str) -> bool:
+    try:
+        return datetime.fromisoformat(started) <= datetime.fromisoformat(finished)
+    except (TypeError, ValueError):
+        return False
+
+
+def _describe(config: Any) -> str:
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
+    if "value_set" in kwargs and len(kwargs["value_set"]) > 12:
+        kwargs["value_set"] = [*kwargs["value_set"][:12], "..."]
+    return f"{config.type}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
+
+
+def validate_files(
+    paths: Sequence[Path], known_languages: Iterable[str], specs: Sequence[TaskSpec]
+) -> Report:
+    """Validate every file; never raises for a bad file (it is reported), nothing is written."""
+    problems: dict[Path, list[Problem]] = defaultdict(list)
+    parsed: list[tuple[Path, ResultFile]] = []
+    for path in paths:
+        try:
+            parsed.append((path, read_result(path)))
+        except HarnessError as exc:
+            problems[path].append(Problem("structure (JSON and result-file schema)", str(exc)))
+    if parsed:
+        frames = _frames(parsed, {s.name: s for s in specs})
+        _, batches = _validator()
+        suites = _suites(known_languages, specs)
+        for name, expectations in suites.items():
+            frame = frames[name]
+            if frame.empty:
+                continue
+            batch = batches[name].get_batch(batch_parameters={"dataframe": frame})
+            for expectation in expectations:
+                outcome = batch.validate(expectation, result_format={"result_format": "COMPLETE"})
+                if outcome.success:
+                    continue
+                indices = outcome.result.get("unexpected_index_list") or []
+                bad = frame.loc[[i for i in indices if i in frame.index]]
+                if bad.empty:  # an expectation over the whole frame: blame every file
+                    bad = frame
+                for file, rows in bad.groupby("file", sort=True):
+                    shown = rows.drop(columns=["file"]).head(MAX_ROWS_IN_REPORT)
+                    problems[Path(str(file))].append(
+                        Problem(
+                            f"{name}: {_describe(outcome.expectation_config)}",
+                            f"{len(rows)} offending row(s)"
+                            + (
+                                f", first {MAX_ROWS_IN_REPORT}"
+                                if len(rows) > MAX_ROWS_IN_REPORT
+                                else ""
+                            ),
+                            json.loads(shown.to_json(orient="records")),
+                        )
+                    )
+    valid = [(path, result) for path, result in parsed if path not in problems]
+    return Report(valid=valid, problems=dict(problems))
+
+
+def quarantine(report: Report, folder: Path) -> list[Path]:
+    """Move every failing file into ``folder`` beside a readable report; return the reports."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    written = []
+    for path in sorted(report.problems):
+        target = folder / f"{path.stem}.{stamp}{path.suffix}"
+        report_path = target.with_name(target.name + ".report.txt")
+        atomic_write_text(report_path, report.as_text(path) + "\n")
+        if path.exists():
+            shutil.move(str(path), target)
+        written.append(report_path)
+    return written
