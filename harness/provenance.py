@@ -49,7 +49,7 @@ def hardware() -> dict[str, Any]:
 
     info: dict[str, Any] = {
         "machine": platform.machine(),
-        "processor": platform.processor() or None,
+        "cpu": _cpu_model(),
         "cpu_count": _cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -57,6 +57,17 @@ def hardware() -> dict[str, Any]:
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
     return info
+
+
+def _cpu_model() -> str | None:
+    """The CPU model name (Linux: /proc/cpuinfo; elsewhere what ``platform`` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 def _cpu_count() -> int | None:
