@@ -246,11 +246,13 @@ def leaderboard(
 ) -> None:
     """Print the leaderboard: zero-shot mean over non-English languages and gain over baseline."""
     from harness.results.queries import leaderboard as query
-    from harness.results.store import connect_readonly
+    from harness.results.store import connect_readonly, require_current_schema
 
     params = _load(params_path)
-    con = connect_readonly(db or params.paths.database)
+    path = db or params.paths.database
+    con = connect_readonly(path)
     try:
+        require_current_schema(con, path)
         frame = query(con, split, exclude_version or ())
     finally:
         con.close()

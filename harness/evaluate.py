@@ -148,6 +148,7 @@ def evaluate_cell(
         dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
         container_image=os.environ.get("XTRANSFER_IMAGE_DIGEST") or None,
         timings={**_training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
+        params=cell_params(params, intermediate, task),
     )
     result = {
         "schema_version": RESULT_SCHEMA_VERSION,
@@ -194,7 +195,12 @@ def _splits(spec: TaskSpec, wanted: Sequence[str]) -> list[str]:
 
 def cell_params_hash(params: Params, intermediate: str, task: str) -> str:
     """Hash of every parameter that can change this cell's scores."""
-    relevant = {
+    return stable_hash(cell_params(params, intermediate, task))
+
+
+def cell_params(params: Params, intermediate: str, task: str) -> dict[str, Any]:
+    """Every parameter that can change this cell's scores."""
+    return {
         "seed": params.seed,
         "model": params.model.model_dump(mode="json"),
         "pretrain": params.pretrain.model_dump(mode="json") if params.pretrain else None,
@@ -207,7 +213,6 @@ def cell_params_hash(params: Params, intermediate: str, task: str) -> str:
         "phase2": params.phase2_params(task).model_dump(mode="json"),
         "evaluation": params.evaluation.model_dump(mode="json"),
     }
-    return stable_hash(relevant)
 
 
 def run_id(model: str, intermediate: str, task: str, seed: int, params_hash: str) -> str:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from harness.results.store import connect_readonly
+from harness.results.store import connect_readonly, require_current_schema
 
 Format = Literal["parquet", "csv", "json"]
 FORMATS: tuple[Format, ...] = ("parquet", "csv", "json")
@@ -38,6 +38,11 @@ def export(db_path: Path, out_dir: Path, fmt: Format) -> list[Path]:
     if fmt not in _OPTIONS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
     con = connect_readonly(db_path)
+    try:
+        require_current_schema(con, db_path)
+    except BaseException:
+        con.close()
+        raise
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:

@@ -46,6 +46,8 @@ class Provenance(BaseModel):
     """Digest of the container image the stage ran in (XTRANSFER_IMAGE_DIGEST); None outside."""
     timings: dict[str, float] | None = None
     """Seconds per step: phase-1 and phase-2 training, evaluation."""
+    params: dict[str, Any] | None = None
+    """The parameters that can change the cell's scores (what ``params_hash`` hashes)."""
 
 
 class ResultFile(_Strict):

@@ -52,6 +52,7 @@ ALTER TABLE runs ADD COLUMN dvc_stage_hash VARCHAR;
 ALTER TABLE runs ADD COLUMN inputs JSON;
 ALTER TABLE runs ADD COLUMN container_image VARCHAR;
 ALTER TABLE runs ADD COLUMN timings JSON;
+ALTER TABLE runs ADD COLUMN params JSON;
 ALTER TABLE languages ADD COLUMN xtreme BOOLEAN;
 ALTER TABLE languages ADD COLUMN xtreme_r BOOLEAN;
 CREATE TABLE IF NOT EXISTS difficulty (
@@ -89,6 +90,25 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
         return None
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else None
+
+
+def require_current_schema(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """For readers: the database must be at this harness's schema version (readers never
+    migrate; the next ``harness ingest`` does)."""
+    found = schema_version(con)
+    if found == SCHEMA_VERSION:
+        return
+    if found is None:
+        raise HarnessError(f"'{db_path}' is not an xtransfer results database (no schema).")
+    if found < SCHEMA_VERSION:
+        raise HarnessError(
+            f"'{db_path}' has schema version {found}; this harness reads version "
+            f"{SCHEMA_VERSION}. Any `harness ingest` (or `dvc repro`) migrates it in place."
+        )
+    raise HarnessError(
+        f"'{db_path}' has schema version {found}, newer than this harness understands "
+        f"({SCHEMA_VERSION}). Upgrade xtransfer to read it."
+    )
 
 
 def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
@@ -321,6 +341,7 @@ def _insert(con: duckdb.DuckDBPyConnection, key: str, result: ResultFile, path: 
         "inputs": json.dumps(p.inputs, sort_keys=True) if p.inputs is not None else None,
         "container_image": p.container_image,
         "timings": json.dumps(p.timings, sort_keys=True) if p.timings is not None else None,
+        "params": json.dumps(p.params, sort_keys=True) if p.params is not None else None,
     }
     con.execute(
         f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
