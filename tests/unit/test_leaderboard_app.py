@@ -1,9 +1,13 @@
-"""The Streamlit leaderboard, driven headless with Streamlit's AppTest."""
+"""The Streamlit leaderboard, driven headless with Streamlit's AppTest: every page, its filters
+and the values it shows, URL query parameters (shared views, hostile values), empty and missing
+databases."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,61 +17,201 @@ from tests.conftest import REPO
 from tests.unit.test_store import LANGS, SPECS, result, write
 
 APP = str(REPO / "leaderboard" / "app.py")
+# per intermediate task: the score on each language (en, xa, xb, xc, xd) of toy_nli
+NLI = {
+    None: [0.80, 0.60, 0.50, 0.40, 0.30],
+    "toy_lexical": [0.80, 0.70, 0.50, 0.40, 0.30],  # helps xa (+10)
+    "toy_relational": [0.80, 0.60, 0.55, 0.40, 0.36],  # helps xb (+5) and xd (+6)
+    "toy_compositional": [0.80, 0.60, 0.50, 0.45, 0.42],  # helps xc (+5) and xd (+12)
+}
 
 
-def _app(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
-    monkeypatch.setattr(sys, "argv", ["app.py", "--db", str(db)])
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+def _result(intermediate: str | None, target: str, values: list[float], seed: int = 1) -> Any:
+    data = copy.deepcopy(result(intermediate, target))
+    for score, value in zip(data["scores"], values, strict=True):
+        score["value"] = value
+    data["seed"] = seed
+    data["schema_version"] = 2
+    data["provenance"]["params"] = {"seed": seed, "phase2": {"learning_rate": 3e-4}}
+    data["provenance"]["timings"] = {"phase2_train": 2.0, "evaluate": 0.5}
+    return data
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "board.duckdb"
-    files = [
-        write(tmp_path, "base-nli", result(None, "toy_nli", base=0.6)),
-        write(tmp_path, "lex-nli", result("toy_lexical", "toy_nli", base=0.7)),
-        write(tmp_path, "base-ner", result(None, "toy_ner", base=0.5)),
-        write(tmp_path, "lex-ner", result("toy_lexical", "toy_ner", base=0.45)),
-    ]
+    files = []
+    for i, (intermediate, values) in enumerate(NLI.items()):
+        files.append(write(tmp_path, f"nli{i}", _result(intermediate, "toy_nli", values)))
+        ner = [v - 0.1 for v in NLI[None]]  # no gain on toy_ner, but for toy_lexical on xa
+        if intermediate == "toy_lexical":
+            ner[1] += 0.05
+        files.append(write(tmp_path, f"ner{i}", _result(intermediate, "toy_ner", ner)))
+    # a second seed of the lexical cell, made by a known-bad harness version
+    bad = _result("toy_lexical", "toy_nli", [0.8, 0.9, 0.9, 0.9, 0.9], seed=2)
+    bad["provenance"]["harness_version"] = "0.0.1"
+    files.append(write(tmp_path, "bad", bad))
+    base2 = _result(None, "toy_nli", NLI[None], seed=2)
+    files.append(write(tmp_path, "base2", base2))
     ingest(path, files, LANGS, SPECS)
     return path
 
 
-def test_tables_show_scores_and_gains(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
-    app = _app(monkeypatch, db)
-    scores, gains, per_language = (frame.value for frame in app.dataframe)
-    # zero-shot mean over xa..xd: base - 0.1 * mean(1..4)/4 = base - 0.0625, shown x100
-    assert scores.loc["none", "toy_nli"] == pytest.approx(53.75)
-    assert scores.loc["toy_lexical", "toy_nli"] == pytest.approx(63.75)
-    assert gains.loc["toy_lexical", "toy_nli"] == pytest.approx(10.0)
-    assert gains.loc["toy_lexical", "toy_ner"] == pytest.approx(-5.0)
-    assert "none" not in gains.index
-    # languages ordered by distance from English, English included
-    assert list(per_language.columns) == ["en", "xa", "xb", "xc", "xd"]
-    # the first target task in name order is shown first: toy_ner, xd = 0.45 - 0.1
-    assert per_language.loc["toy_lexical", "xd"] == pytest.approx(35.0)
+def _app(monkeypatch: pytest.MonkeyPatch, db: Path, query: dict[str, str] | None = None) -> AppTest:
+    monkeypatch.setattr(sys, "argv", ["app.py", "--db", str(db)])
+    app = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app
 
 
-def test_target_filter_changes_the_language_table(
+# each table is recognised by a column only it has (Streamlit drops the keys of plain tables)
+MARKERS = {
+    "overview_table": "gain_low",
+    "groups_table": "overall",
+    "best_table": "best intermediate task",
+    "difficulty_table": "difficulty",
+    "run_table": "field",
+}
+
+
+def _frame(app: AppTest, key: str) -> Any:
+    frames = [d.value for d in app.dataframe]
+    if key == "language_table":
+        found = [f for f in frames if f.columns.name == "language"]
+    else:
+        found = [f for f in frames if MARKERS[key] in f.columns]
+    assert len(found) == 1, (key, [list(f.columns) for f in frames])
+    return found[0]
+
+
+def test_overview_values_best_cell_and_groups(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
+    app = _app(monkeypatch, db, {"exclude": "0.0.1"})
+    table = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    nli = table.xs("toy_nli", level="target")
+    # zero-shot mean over xa..xd (seed 1 only: the 0.0.1 run is left out)
+    assert nli.loc["none", "zero_shot"] == pytest.approx(45.0)
+    assert nli.loc["toy_compositional", "zero_shot"] == pytest.approx(49.25)
+    assert nli.loc["toy_compositional", "gain"] == pytest.approx(4.25)
+    assert nli.loc["toy_lexical", "gain"] == pytest.approx(2.5)
+    # the interval brackets the gain; the best cell per target is marked
+    row = nli.loc["toy_compositional"]
+    assert row["gain_low"] <= row["gain"] <= row["gain_high"]
+    assert nli.loc["toy_compositional", "best"] == "★" and nli.loc["none", "best"] == ""
+    groups = _frame(app, "groups_table").set_index("intermediate")
+    assert groups.loc["none", "classification"] == pytest.approx(45.0)
+    assert groups.loc["none", "tagging"] == pytest.approx(35.0)
+    assert groups.loc["none", "overall"] == pytest.approx(40.0)
+    assert [b.label for b in app.get("download_button")] == [
+        "Download overview (CSV)",
+        "Download group_scores (CSV)",
+    ]
+
+
+def test_excluding_a_harness_version_changes_the_table(
     monkeypatch: pytest.MonkeyPatch, db: Path
 ) -> None:
     app = _app(monkeypatch, db)
-    assert app.selectbox(key="target").value == "toy_ner"
-    app.selectbox(key="target").select("toy_nli").run()
-    per_language = app.dataframe[2].value
-    assert per_language.loc["none", "en"] == pytest.approx(60.0)
-    assert per_language.loc["toy_lexical", "xd"] == pytest.approx(60.0)
+    everything = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    assert everything.loc[("toy_lexical", "toy_nli"), "n_seeds"] == 2
+    app.multiselect(key="exclude").select("0.0.1").run()
+    trusted = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    assert trusted.loc[("toy_lexical", "toy_nli"), "n_seeds"] == 1
+    assert app.query_params["exclude"] == "0.0.1"
+
+
+def test_by_language_answers_which_task_helps_a_language_most(
+    monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    app = _app(monkeypatch, db, {"page": "By language", "target": "toy_nli", "seed": "1"})
+    gains = _frame(app, "language_table")
+    assert list(gains.columns) == ["xa", "xb", "xc", "xd"]  # English excluded by default
+    assert gains.loc["toy_compositional", "xd"] == pytest.approx(12.0)
+    best = _frame(app, "best_table").set_index("language")["best intermediate task"]
+    assert best.to_dict() == {
+        "xa": "toy_lexical",
+        "xb": "toy_relational",
+        "xc": "toy_compositional",
+        "xd": "toy_compositional",
+    }
+    app.toggle(key="english").set_value(True).run()
+    assert "en" in _frame(app, "language_table").columns
+    app.selectbox(key="show").select("value").run()
+    assert _frame(app, "language_table").loc["none", "xa"] == pytest.approx(60.0)
+    assert app.query_params["show"] == "value" and app.query_params["english"] == "1"
+
+
+def test_by_difficulty_relates_rank_to_gain_per_language_band(
+    monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    app = _app(monkeypatch, db, {"page": "By difficulty", "seed": "1"})
+    assert app.selectbox(key="measure").value == "constructed rank"
+    frame = _frame(app, "difficulty_table").set_index("intermediate")
+    assert frame["difficulty"].to_dict() == {
+        "toy_lexical": 1.0,
+        "toy_relational": 2.0,
+        "toy_compositional": 3.0,
+    }
+    # low-resource band = xc, xd (classes 2 and 1 here): mean gains 0, +1.5, +4.25
+    app.selectbox(key="band").select("low (0-2)").run()
+    low = _frame(app, "difficulty_table").set_index("intermediate")["gain"]
+    assert low["toy_compositional"] > low["toy_relational"] > low["toy_lexical"]
+    assert app.metric[0].value == "+1.00"
+    app.selectbox(key="tier").select("3").run()
+    assert list(_frame(app, "difficulty_table")["intermediate"]) == ["toy_compositional"]
+
+
+def test_run_details_show_provenance_and_parameters(
+    monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    app = _app(monkeypatch, db, {"page": "Run details"})
+    runs = app.selectbox(key="run").options
+    assert "m/toy_lexical/toy_nli/s2" in runs
+    app.selectbox(key="run").select("m/toy_lexical/toy_nli/s2").run()
+    fields = _frame(app, "run_table").set_index("field")["value"]
+    assert fields["harness_version"] == "0.0.1" and fields["seed"] == "2"
+    params = app.json[0].value
+    assert '"learning_rate": 0.0003' in params and '"seed": 2' in params
+
+
+@pytest.mark.parametrize(
+    ("query", "ignored"),
+    [
+        ({"page": "'; DROP TABLE runs; --"}, "page"),
+        ({"page": "By language", "target": "x" * 10_000}, "target"),
+        ({"model": "nope"}, "model"),
+        ({"benchmark": "1 OR 1=1"}, "benchmark"),
+        ({"exclude": "<script>alert(1)</script>"}, "exclude"),
+        ({"page": "By difficulty", "measure": "../../etc/passwd", "tier": "-1"}, "measure"),
+    ],
+)
+def test_hostile_url_values_are_ignored(
+    monkeypatch: pytest.MonkeyPatch, db: Path, query: dict[str, str], ignored: str
+) -> None:
+    app = _app(monkeypatch, db, query)
+    notes = [c.value for c in app.sidebar.caption if "Ignored URL values" in c.value]
+    assert len(notes) == 1 and ignored in notes[0]
+    # the view falls back to valid choices and the database is intact and fully shown
+    assert app.dataframe
+    if query.get("page", "Overview") == "Overview" or ignored == "page":
+        assert app.selectbox(key="page").value == "Overview"
+        assert len(_frame(app, "overview_table")) == 8
+
+
+def test_xtreme_languages_only_is_an_empty_view_for_toy_results(
+    monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    app = _app(monkeypatch, db, {"benchmark": "xtreme"})
+    assert not app.dataframe
+    assert "No test scores for this selection" in app.info[0].value
 
 
 def test_dev_split_without_results_says_so(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
-    app = _app(monkeypatch, db)
-    app.radio(key="split").set_value("dev").run()
-    assert not app.exception
+    app = _app(monkeypatch, db, {"split": "dev"})
     assert not app.dataframe
-    assert "holds no results" in app.info[0].value
+    assert "No dev scores" in app.info[0].value
 
 
 def test_missing_database_is_a_message_not_a_traceback(
@@ -76,3 +220,18 @@ def test_missing_database_is_a_message_not_a_traceback(
     app = _app(monkeypatch, tmp_path / "absent.duckdb")
     assert not app.dataframe
     assert "absent.duckdb" in app.warning[0].value
+
+
+def test_old_schema_says_how_to_migrate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import duckdb
+
+    from harness.results.store import SCHEMA_V1
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(SCHEMA_V1)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.close()
+    app = _app(monkeypatch, old)
+    assert "schema version 1" in app.warning[0].value
+    assert "harness ingest" in app.warning[0].value

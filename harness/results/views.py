@@ -1,0 +1,242 @@
+"""The leaderboard's views, computed with pandas from one long frame of primary-metric scores.
+
+:func:`load_scores` reads the frame (read-only, parametrised SQL); every other function here is
+a pure function of frames, so the Streamlit app, the terminal and the tests share them.
+
+Conventions: a *cell* is (model, intermediate task, target task); its zero-shot score is the mean
+over the non-training languages, averaged over seeds; its *gain* is that minus the baseline's
+(``none``) zero-shot score. Intervals are 95 % percentile bootstrap intervals (fixed seed, so a
+page shows the same numbers on every load).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+BASELINE = "none"
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 20260101
+Benchmark = Literal["all", "xtreme", "xtreme_r"]
+BENCHMARKS: dict[str, str] = {"all": "all languages", "xtreme": "XTREME", "xtreme_r": "XTREME-R"}
+LANGUAGE_GROUPINGS = ("family", "script", "resource_class")
+
+SCORES_SQL = """
+SELECT r.run_id, r.model, coalesce(r.intermediate_task, 'none') AS intermediate,
+       r.target_task AS target, t.xtreme_group, r.seed, r.harness_version,
+       s.language, coalesce(l.name, s.language) AS language_name, l.family, l.script,
+       l.resource_class, l.distance_rank, coalesce(l.xtreme, false) AS xtreme,
+       coalesce(l.xtreme_r, false) AS xtreme_r, s.language = t.train_language AS is_train_language,
+       s.metric, s.value, b.value AS baseline, s.value - b.value AS gain
+FROM scores s
+JOIN runs r USING (run_id)
+JOIN tasks t ON t.name = r.target_task AND t.primary_metric = s.metric
+LEFT JOIN languages l ON l.code = s.language
+LEFT JOIN runs br ON br.model = r.model AND br.target_task = r.target_task AND br.seed = r.seed
+     AND br.intermediate_task IS NULL AND NOT list_contains($excluded, br.harness_version)
+LEFT JOIN scores b ON b.run_id = br.run_id AND b.language = s.language AND b.split = s.split
+     AND b.metric = s.metric
+WHERE s.split = $split AND NOT list_contains($excluded, r.harness_version)
+ORDER BY r.model, r.target_task, intermediate, r.seed, s.language
+"""
+
+RUNS_SQL = """
+SELECT run_id, model, coalesce(intermediate_task, 'none') AS intermediate,
+       target_task AS target, seed, harness_version, config_hash, params, git_commit, git_dirty,
+       dvc_stage_hash, inputs, container_image, packages, hardware, timings, started_at,
+       finished_at, source_file
+FROM runs ORDER BY run_id
+"""
+
+DIFFICULTY_SQL = """
+SELECT name AS task, 'constructed rank' AS measure, CAST(difficulty_rank AS DOUBLE) AS value
+FROM tasks WHERE role = 'intermediate' AND difficulty_rank IS NOT NULL
+UNION ALL
+SELECT task, measure, avg(value) AS value FROM difficulty GROUP BY task, measure
+ORDER BY measure, task
+"""
+
+
+def load_scores(
+    con: duckdb.DuckDBPyConnection, split: str, exclude_versions: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Primary-metric score of every run and language on ``split``, with the baseline's score
+    for the same model, target, seed and language, and the language's metadata."""
+    return con.execute(SCORES_SQL, {"split": split, "excluded": list(exclude_versions)}).df()
+
+
+def load_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(RUNS_SQL).df()
+
+
+def load_difficulty(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Difficulty of each intermediate task by measure: the constructed rank of toy tasks, and
+    the measured values of the ``difficulty`` table (mean over models and seeds)."""
+    return con.execute(DIFFICULTY_SQL).df()
+
+
+def select(
+    scores: pd.DataFrame,
+    model: str | None = None,
+    benchmark: str = "all",
+    seed: int | None = None,
+    include_train_language: bool = False,
+) -> pd.DataFrame:
+    """Rows of one model, of the languages of a benchmark, of one seed (None: all seeds)."""
+    keep = pd.Series(True, index=scores.index)
+    if model is not None:
+        keep &= scores["model"] == model
+    if benchmark in ("xtreme", "xtreme_r"):
+        keep &= scores[benchmark].astype(bool)
+    if seed is not None:
+        keep &= scores["seed"] == seed
+    if not include_train_language:
+        keep &= ~scores["is_train_language"].astype(bool)
+    return scores[keep]
+
+
+def bootstrap_mean_interval(
+    values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean of ``values`` (NaN for fewer than 2)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) < 2:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def overview(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, intermediate, target): zero-shot mean, gain over the baseline with a
+    bootstrap interval over (language, seed) gains, and whether it is the best intermediate
+    setting for that target. ``rows`` come from :func:`select` (train language excluded)."""
+    columns = [
+        "model", "intermediate", "target", "xtreme_group", "zero_shot", "gain", "gain_low",
+        "gain_high", "n_languages", "n_seeds", "best",
+    ]  # fmt: skip
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    keys = ["model", "intermediate", "target", "xtreme_group"]
+    for key, group in rows.groupby(keys, sort=True, dropna=False):
+        per_seed = group.groupby("seed")["value"].mean()
+        gains = group["gain"].to_numpy(dtype=float)
+        low, high = bootstrap_mean_interval(gains)
+        out.append(
+            dict(
+                zip(keys, key, strict=True),
+                zero_shot=float(per_seed.mean()),
+                gain=float(np.nanmean(gains)) if not np.isnan(gains).all() else float("nan"),
+                gain_low=low,
+                gain_high=high,
+                n_languages=int(group["language"].nunique()),
+                n_seeds=int(group["seed"].nunique()),
+            )
+        )
+    frame = pd.DataFrame(out)
+    frame.loc[frame["intermediate"] == BASELINE, ["gain", "gain_low", "gain_high"]] = 0.0
+    best = frame.groupby(["model", "target"])["zero_shot"].transform("max")
+    frame["best"] = frame["zero_shot"] == best
+    return frame[columns]
+
+
+def group_scores(cells: pd.DataFrame) -> pd.DataFrame:
+    """XTREME-style summary per (model, intermediate): the mean zero-shot score of each task
+    group (classification, tagging, ...) and the overall score, the mean of the group means."""
+    if cells.empty:
+        return pd.DataFrame(columns=["model", "intermediate", "overall"])
+    groups = cells.groupby(["model", "intermediate", "xtreme_group"])["zero_shot"].mean().unstack()
+    groups["overall"] = groups.mean(axis=1)
+    return groups.reset_index()
+
+
+def language_matrix(
+    rows: pd.DataFrame, target: str, value: Literal["value", "gain"] = "gain"
+) -> pd.DataFrame:
+    """Long frame for a heatmap of one target task: intermediate x language, mean over seeds of
+    ``value`` (the score or the gain over the baseline), with the language's metadata."""
+    part = rows[rows["target"] == target]
+    keys = ["intermediate", "language", "language_name", "family", "script", "resource_class"]
+    return (
+        part.groupby(keys, dropna=False)[value]
+        .mean()
+        .reset_index()
+        .rename(columns={value: "value"})
+        .assign(best=lambda f: f["value"] == f.groupby("language")["value"].transform("max"))
+    )
+
+
+def resource_band(resource_class: float | None) -> str:
+    """Joshi et al. classes in three bands, for slicing."""
+    if resource_class is None or pd.isna(resource_class):
+        return "unknown"
+    if resource_class <= 2:
+        return "low (0-2)"
+    if resource_class == 3:
+        return "mid (3)"
+    return "high (4-5)"
+
+
+def tiers(values: pd.Series, n: int = 3) -> pd.Series:
+    """Difficulty tiers by quantile (terciles by default): 1 = easiest."""
+    if values.empty:
+        return values
+    ranks = values.rank(method="first")
+    return np.ceil(ranks * n / len(values)).astype(int)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    rho: float
+    low: float
+    high: float
+    n: int
+
+
+def spearman_with_interval(
+    x: Sequence[float], y: Sequence[float], samples: int = BOOTSTRAP_SAMPLES
+) -> Correlation:
+    """Spearman's rho of (x, y) with a 95 % bootstrap interval over the pairs."""
+    from scipy.stats import spearmanr
+
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(xs)
+    if n < 3 or np.unique(xs).size < 2 or np.unique(ys).size < 2:
+        return Correlation(float("nan"), float("nan"), float("nan"), n)
+    rho = float(spearmanr(xs, ys).statistic)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    draws = []
+    for _ in range(samples):
+        idx = rng.integers(0, n, size=n)
+        if np.unique(xs[idx]).size > 1 and np.unique(ys[idx]).size > 1:
+            draws.append(float(spearmanr(xs[idx], ys[idx]).statistic))
+    if not draws:
+        return Correlation(rho, float("nan"), float("nan"), n)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Correlation(rho, float(low), float(high), n)
+
+
+def difficulty_relation(
+    rows: pd.DataFrame, difficulty: pd.DataFrame, measure: str, band: str = "all"
+) -> tuple[pd.DataFrame, Correlation]:
+    """Per intermediate task: its difficulty (``measure``), tier, and mean zero-shot gain over
+    the languages of resource ``band`` (``all`` or a :func:`resource_band` label) and every target
+    task; and the rank correlation of difficulty with gain."""
+    chosen = difficulty[difficulty["measure"] == measure][["task", "value"]]
+    part = rows[rows["intermediate"] != BASELINE]
+    if band != "all":
+        part = part[part["resource_class"].map(resource_band) == band]
+    gains = part.groupby("intermediate")["gain"].mean().rename("gain").reset_index()
+    frame = chosen.rename(columns={"task": "intermediate", "value": "difficulty"}).merge(
+        gains, on="intermediate", how="inner"
+    )
+    frame["tier"] = tiers(frame["difficulty"]) if not frame.empty else []
+    return frame, spearman_with_interval(frame["difficulty"], frame["gain"])
