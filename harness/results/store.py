@@ -1,9 +1,12 @@
-"""DuckDB schema and ingest. Only :func:`ingest` writes; everything else opens read-only."""
+"""DuckDB schema and ingest. Only :func:`ingest` writes (to a private copy, renamed into place);
+everything else opens the database read-only."""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -165,22 +168,34 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _connect_for_write(db_path: Path, timeout_s: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Open for writing (the caller holds the ingest lock), retrying while readers, which open
-    the file briefly, hold it."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.02
-    while True:
+@contextmanager
+def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A private working copy of the database, renamed over the original once the caller's
+    transaction committed (the caller holds the ingest lock).
+
+    DuckDB lets no reader open a file while a process writes it, so writing in place would
+    block the leaderboard for the whole ingest. Here readers keep reading the previous file until
+    the atomic rename, never wait for a writer, and never see a partial batch; an ingest that
+    dies leaves the original untouched (its working copy is removed by the next ingest).
+    """
+    for stale in db_path.parent.glob(f".{db_path.name}.ingest-*"):
+        stale.unlink(missing_ok=True)  # left by a killed ingest: we hold the lock
+    work = db_path.with_name(f".{db_path.name}.ingest-{os.getpid()}")
+    try:
+        if db_path.exists():
+            shutil.copyfile(db_path, work)
+        con = duckdb.connect(str(work))
         try:
-            return duckdb.connect(str(db_path))
-        except duckdb.IOException as exc:
-            if time.monotonic() > deadline:
-                raise HarnessError(
-                    f"Readers kept '{db_path}' open for {timeout_s:.0f}s, so results could not be "
-                    f"written ({exc}). Close long-running readers and rerun the ingest."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+            yield con
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with work.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(work, db_path)
+    finally:
+        work.unlink(missing_ok=True)
+        work.with_name(work.name + ".wal").unlink(missing_ok=True)
 
 
 def connect_readonly(
@@ -266,8 +281,7 @@ def ingest(
     keys = [run_key(r) for _, r in results]
     counts = {"added": 0, "unchanged": 0, "replaced": 0, "quarantined": len(report.problems)}
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    with _write_lock(db_path):
-        con = _connect_for_write(db_path)
+    with _write_lock(db_path), _copy_on_write(db_path) as con:
         try:
             con.execute("BEGIN TRANSACTION")
             migrate(con, db_path)
@@ -315,8 +329,6 @@ def ingest(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        finally:
-            con.close()
     return counts
 
 

@@ -358,3 +358,55 @@ def test_concurrent_ingest_processes_lose_nothing(tmp_path: Path) -> None:
         assert per_model == [(f"m{w}", 50) for w in range(8)]
     finally:
         con.close()
+
+
+def test_readers_are_never_blocked_by_a_long_ingest(tmp_path: Path) -> None:
+    """While one process ingests 1500 result files in one batch, a reader that does not retry
+    (one attempt) opens and queries the database again and again without a single failure."""
+    langs = tmp_path / "langs.json"
+    langs.write_text(json.dumps(LANGS), encoding="utf-8")
+    db = tmp_path / "r.duckdb"
+    ingest(db, [write(tmp_path, "first", result(None))], LANGS, SPECS)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    batch = []
+    for i in range(1500):
+        data = result(None, base=0.5 + (i % 50) / 200)
+        data["model"], data["seed"] = "big", i
+        batch.append(str(write(folder, f"r{i}", data)))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(langs), "-", str(db), *batch],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reads = []
+    while proc.poll() is None:
+        con = connect_readonly(db, attempts=1)  # raises if a writer held the file
+        try:
+            reads.append(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+        finally:
+            con.close()
+        time.sleep(0.01)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err[-2000:]
+    assert len(reads) > 10 and set(reads) <= {1, 1501}  # the old state or the whole batch
+    assert not list(tmp_path.glob(".r.duckdb.ingest-*"))  # no working copy left behind
+    con = connect_readonly(db)
+    try:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1501,)
+    finally:
+        con.close()
+
+
+def test_working_copy_of_a_killed_ingest_is_cleaned_up(tmp_path: Path, files: list[Path]) -> None:
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    before = dump(db)
+    stale = tmp_path / ".r.duckdb.ingest-99999"
+    stale.write_bytes(b"half-written by a process that was killed")
+    assert dump(db) == before  # the original never depended on the working copy
+    ingest(db, files, LANGS, SPECS)
+    assert not stale.exists()
+    assert set(before) < set(dump(db))
