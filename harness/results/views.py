@@ -213,15 +213,25 @@ def spearman_with_interval(
         return Correlation(float("nan"), float("nan"), float("nan"), n)
     rho = float(spearmanr(xs, ys).statistic)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = []
-    for _ in range(samples):
-        idx = rng.integers(0, n, size=n)
-        if np.unique(xs[idx]).size > 1 and np.unique(ys[idx]).size > 1:
-            draws.append(float(spearmanr(xs[idx], ys[idx]).statistic))
-    if not draws:
+    draws = resampled_spearman(xs, ys, rng.integers(0, n, size=(samples, n)))
+    draws = draws[~np.isnan(draws)]
+    if not len(draws):
         return Correlation(rho, float("nan"), float("nan"), n)
     low, high = np.percentile(draws, [2.5, 97.5])
     return Correlation(rho, float(low), float(high), n)
+
+
+def resampled_spearman(xs: np.ndarray, ys: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Spearman's rho of every resample (row of indices ``idx``) at once, as Pearson's r of the
+    average ranks; NaN where x or y is constant in the resample."""
+    from scipy.stats import rankdata
+
+    rx, ry = rankdata(xs[idx], axis=1), rankdata(ys[idx], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    norm = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, (rx * ry).sum(axis=1) / norm, np.nan)
 
 
 def difficulty_relation(

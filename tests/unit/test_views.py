@@ -7,6 +7,7 @@ from scipy.stats import spearmanr
 
 from harness.results.views import (
     bootstrap_mean_interval,
+    resampled_spearman,
     resource_band,
     spearman_with_interval,
     tiers,
@@ -53,3 +54,15 @@ def test_tiers_and_resource_bands() -> None:
         "high (4-5)",
         "unknown",
     ]
+
+
+def test_resampled_spearman_equals_scipy_on_each_resample() -> None:
+    x = np.array([1.0, 2.0, 2.0, 4.0, 5.0])
+    y = np.array([0.3, 0.1, 0.4, 0.4, 0.9])
+    idx = np.random.default_rng(3).integers(0, 5, size=(50, 5))
+    ours = resampled_spearman(x, y, idx)
+    for row, value in zip(idx, ours, strict=True):
+        if np.unique(x[row]).size < 2 or np.unique(y[row]).size < 2:
+            assert np.isnan(value)
+        else:
+            assert value == pytest.approx(spearmanr(x[row], y[row]).statistic)
