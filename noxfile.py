@@ -1,4 +1,4 @@
-"""nox sessions: repro (the toy pipeline end to end), tests, lint, leaderboard."""
+"""nox sessions: repro (the toy pipeline end to end), tests, lint, leaderboard, bench."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and mypy."""
     _install(session, "[lint]")
-    sources = ["harness", "leaderboard", "tests", "noxfile.py"]
+    sources = ["harness", "leaderboard", "tests", "benchmarks", "noxfile.py"]
     session.run("ruff", "check", *sources)
     session.run("ruff", "format", "--check", *sources)
     session.run("mypy")
@@ -60,3 +60,10 @@ def leaderboard(session: nox.Session) -> None:
         "--",
         *(session.posargs or []),
     )
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Performance benchmarks (never part of the test suite); results go in BENCHMARKS.md."""
+    _install(session, "[test]")
+    session.run("python", "benchmarks/bench_leaderboard.py", *session.posargs)

@@ -33,19 +33,3 @@ def leaderboard(
     English score, and the gain of the zero-shot mean over the baseline (``none``). Runs made by
     a harness version in ``exclude_versions`` (known-bad releases) are left out."""
     return con.execute(LEADERBOARD_SQL, [split, list(exclude_versions)]).df()
-
-
-def by_language(con: duckdb.DuckDBPyConnection, target: str, split: str = "test") -> pd.DataFrame:
-    """Primary-metric score per intermediate task and language for one target task."""
-    return con.execute(
-        """
-        SELECT coalesce(r.intermediate_task, 'none') AS intermediate, s.language,
-               l.name AS language_name, l.distance_rank, avg(s.value) AS value
-        FROM scores s JOIN runs r USING (run_id)
-        JOIN tasks t ON t.name = r.target_task AND t.primary_metric = s.metric
-        LEFT JOIN languages l ON l.code = s.language
-        WHERE r.target_task = ? AND s.split = ?
-        GROUP BY ALL ORDER BY intermediate, l.distance_rank, s.language
-        """,
-        [target, split],
-    ).df()
