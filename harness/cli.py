@@ -45,18 +45,21 @@ def _registry(params: Params) -> Any:
     return Registry.load(params.task_dirs)
 
 
+def _toy_languages(params: Params) -> list[dict[str, Any]]:
+    """The toy profile's languages (English and the pseudo-languages), from the generated data."""
+    path = params.paths.data / "toy" / "languages.json"
+    if not path.is_file():
+        raise HarnessError(f"'{path}' is missing: run `harness data` first.")
+    toy: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return toy
+
+
 def _languages(params: Params) -> list[dict[str, Any]]:
     """Language metadata for the results database: every XTREME / XTREME-R language, plus the
     toy profile's pseudo-languages when it is active."""
     from harness.results.languages import language_rows
 
-    if params.profile != "toy":
-        return language_rows()
-    path = params.paths.data / "toy" / "languages.json"
-    if not path.is_file():
-        raise HarnessError(f"'{path}' is missing: run `harness data` first.")
-    toy: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    return language_rows(toy)
+    return language_rows(_toy_languages(params) if params.profile == "toy" else ())
 
 
 @app.command()
@@ -99,7 +102,7 @@ def pretrain(
         snapshot_hub(params.model, out)
         return
     assert params.pretrain is not None
-    languages = [lang["code"] for lang in _languages(params)]
+    languages = [lang["code"] for lang in _toy_languages(params)]
     info = pretrain_toy(
         params.paths.data / "toy" / "corpus",
         languages,

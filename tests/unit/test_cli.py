@@ -107,3 +107,27 @@ def test_validate_and_ingest_quarantine_bad_files(tmp_path: Path) -> None:
     assert len(reports) == 1 and "column='value'" in reports[0].read_text(encoding="utf-8")
     board = harness("leaderboard", "--db", "r.duckdb", "--json", cwd=tmp_path)
     assert [row["intermediate"] for row in json.loads(board.stdout)] == ["none"]
+
+
+def test_data_and_pretrain_on_a_tiny_profile(tmp_path: Path) -> None:
+    """`harness data` then `harness pretrain` in a fresh folder: the encoder is pretrained on the
+    toy languages only (the benchmark language table is not a corpus list)."""
+    import json
+
+    import yaml
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    params["toy_data"].update(
+        corpus_sentences=300, intermediate_train=20, intermediate_dev=10, target_train=20,
+        target_dev=5, target_test=5,
+    )  # fmt: skip
+    params["model"].update(vocab_size=400, hidden_size=32, intermediate_size=64, num_layers=1)
+    params["pretrain"].update(epochs=1, batch_size=64)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    made = harness("data", "--no-verify", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    trained = harness("pretrain", "--out", "enc", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    info = json.loads((tmp_path / "enc" / "phase.json").read_text(encoding="utf-8"))
+    assert info["languages"] == ["en", "xa", "xb", "xc", "xd"]
+    assert (tmp_path / "enc" / "model.safetensors").is_file()
