@@ -66,4 +66,7 @@ def leaderboard(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Performance benchmarks (never part of the test suite); results go in BENCHMARKS.md."""
     _install(session, "[test]")
-    session.run("python", "benchmarks/bench_leaderboard.py", *session.posargs)
+    session.install("accelerate")  # the reference approach: transformers' Trainer
+    session.run("python", "benchmarks/bench_training.py")
+    session.run("python", "benchmarks/bench_store.py")
+    session.run("python", "benchmarks/bench_leaderboard.py")
