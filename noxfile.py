@@ -69,4 +69,5 @@ def bench(session: nox.Session) -> None:
     session.install("accelerate")  # the reference approach: transformers' Trainer
     session.run("python", "benchmarks/bench_training.py")
     session.run("python", "benchmarks/bench_store.py")
+    session.run("python", "benchmarks/bench_features.py")
     session.run("python", "benchmarks/bench_leaderboard.py")

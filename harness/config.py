@@ -29,6 +29,8 @@ class Paths(_Strict):
     models: Path = Path("models")
     results: Path = Path("results")
     database: Path = Path("results/xtransfer.duckdb")
+    cache: Path | None = Path(".cache/features")
+    """Tokenised-feature cache (content-addressed, outside DVC; null turns it off)."""
 
 
 class ToyDataParams(_Strict):

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from harness.config import BASELINE, Params, stable_hash
-from harness.data.features import Feature, collate, featurize
+from harness.data.cache import cached_featurize
+from harness.data.features import Feature, collate
 from harness.data.sources import Example, load_examples
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
@@ -63,8 +64,9 @@ def predict_and_score(
     batch_size: int,
     max_length: int,
     description: str,
+    cache_dir: Path | None = None,
 ) -> dict[str, float]:
-    features = featurize(spec, examples, tokenizer, max_length)
+    features = cached_featurize(spec, examples, tokenizer, max_length, cache_dir)
     logits = predict(model, features, tokenizer.pad_token_id, batch_size, description)
     labels = spec.labels
     if spec.kind == "tagging":
@@ -129,6 +131,7 @@ def evaluate_cell(
                 params.evaluation.batch_size,
                 params.evaluation.max_length,
                 f"eval {task} {split} {language}",
+                params.paths.cache,
             )
             scores += [
                 {

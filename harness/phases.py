@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import BASELINE, Params, TrainParams
-from harness.data.features import collate, featurize
+from harness.data.cache import cached_featurize
+from harness.data.features import collate
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.evaluate import predict_and_score
@@ -45,6 +46,7 @@ def run_intermediate(
         params.evaluation.batch_size,
         tp.max_length,
         f"dev {task}",
+        params.paths.cache,
     )
     staging = staging_dir(out_dir)
     save_encoder(model, tokenizer, staging)
@@ -96,7 +98,7 @@ def _fit(
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(encoder)
     examples = load_examples(spec, "train", spec.train_language)
-    features = featurize(spec, examples, tokenizer, tp.max_length)
+    features = cached_featurize(spec, examples, tokenizer, tp.max_length, params.paths.cache)
     model = head_model(encoder, spec, params.seed)
     pad = tokenizer.pad_token_id
     summary = train(model, features, lambda fs: collate(fs, pad), tp, generator, label)
