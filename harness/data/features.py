@@ -9,9 +9,11 @@ from typing import Any
 import torch
 
 from harness.data.sources import Example
+from harness.errors import HarnessError
 from harness.tasks import TaskSpec
 
 IGNORE_INDEX = -100
+TRAINABLE_KINDS = frozenset({"classification", "pair_classification", "tagging"})
 
 
 @dataclass
@@ -29,6 +31,12 @@ class Feature:
 def featurize(
     spec: TaskSpec, examples: Sequence[Example], tokenizer: Any, max_length: int
 ) -> list[Feature]:
+    if spec.kind not in TRAINABLE_KINDS:
+        raise HarnessError(
+            f"Task '{spec.name}' is of kind '{spec.kind}', which this version of the harness can "
+            f"read and validate but not yet train or evaluate (trainable kinds: "
+            f"{', '.join(sorted(TRAINABLE_KINDS))}). Leave it out of grid in params.yaml."
+        )
     label_ids = {label: i for i, label in enumerate(spec.labels)}
     if spec.kind == "tagging":
         return _featurize_tagging(examples, tokenizer, max_length, label_ids)

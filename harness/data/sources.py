@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.tasks import KIND_FIELDS, HubSource, LocalSource, TaskSpec
+from harness.tasks import KIND_FIELDS, LABELLED_KINDS, HubSource, LocalSource, TaskSpec
 
 Example = dict[str, Any]
 
@@ -82,15 +82,25 @@ def _canonical(
     spec: TaskSpec, row: dict[str, Any], index: int, split: str, language: str
 ) -> Example:
     out: Example = {"id": str(row.get("id", f"{split}-{language}-{index}"))}
-    labels = set(spec.labels)
+    where = f"Task '{spec.name}' ({split}, {language}) row {index}"
     for field in KIND_FIELDS[spec.kind]:
         column = spec.column(field)
-        if column not in row:
+        missing = [c for c in ([column] if isinstance(column, str) else column) if c not in row]
+        if missing:
             raise HarnessError(
-                f"Task '{spec.name}' ({split}, {language}) row {index} has no column '{column}' "
-                f"for field '{field}'. Columns present: {sorted(row)}. Fix `columns` in the spec."
+                f"{where} has no column {missing[0]!r} for field '{field}'. Columns present: "
+                f"{sorted(row)}. Fix `columns` in the spec."
             )
-        out[field] = row[column]
+        out[field] = row[column] if isinstance(column, str) else [row[c] for c in column]
+    if spec.kind in LABELLED_KINDS:
+        _check_labels(spec, out, where)
+    elif spec.kind == "extractive_qa":
+        _check_answers(out, where)
+    return out
+
+
+def _check_labels(spec: TaskSpec, out: Example, where: str) -> None:
+    labels = set(spec.labels)
     # Hub datasets store labels as class indices in the order of the spec's label list.
     if spec.kind == "tagging" and isinstance(out["tags"], list):
         out["tags"] = [_label_name(spec, t) for t in out["tags"]]
@@ -99,22 +109,38 @@ def _canonical(
     if spec.kind == "tagging":
         tokens, tags = out["tokens"], out["tags"]
         if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
-            raise HarnessError(
-                f"Task '{spec.name}' ({split}, {language}) row {index}: tokens and tags must be "
-                "lists of the same length."
-            )
+            raise HarnessError(f"{where}: tokens and tags must be lists of the same length.")
         bad = sorted({t for t in tags if t not in labels})
         if bad:
             raise HarnessError(
-                f"Task '{spec.name}' ({split}, {language}) row {index} has tags {bad} that are "
-                f"not in the spec's labels {spec.labels}."
+                f"{where} has tags {bad} that are not in the spec's labels {spec.labels}."
             )
-    elif out["label"] not in labels:
+        return
+    if out["label"] not in labels:
         raise HarnessError(
-            f"Task '{spec.name}' ({split}, {language}) row {index} has label {out['label']!r}, "
-            f"not one of the spec's labels {spec.labels}."
+            f"{where} has label {out['label']!r}, not one of the spec's labels {spec.labels}."
         )
-    return out
+    if spec.kind == "multiple_choice":
+        choices = out["choices"]
+        if not isinstance(choices, list) or len(choices) != len(spec.labels):
+            raise HarnessError(
+                f"{where}: choices must be a list of {len(spec.labels)} strings, one per label "
+                f"{spec.labels}."
+            )
+
+
+def _check_answers(out: Example, where: str) -> None:
+    answers = out["answers"]
+    if (
+        not isinstance(answers, dict)
+        or not isinstance(answers.get("text"), list)
+        or not isinstance(answers.get("answer_start"), list)
+        or len(answers["text"]) != len(answers["answer_start"])
+    ):
+        raise HarnessError(
+            f"{where}: answers must be {{'text': [...], 'answer_start': [...]}} with lists of the "
+            "same length (SQuAD format; empty lists for an unanswerable question)."
+        )
 
 
 def _label_name(spec: TaskSpec, value: Any) -> Any:

@@ -18,7 +18,14 @@ from harness.io import load_yaml_model
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
-Kind = Literal["classification", "pair_classification", "tagging"]
+Kind = Literal[
+    "classification",
+    "pair_classification",
+    "multiple_choice",
+    "tagging",
+    "extractive_qa",
+    "retrieval",
+]
 Role = Literal["intermediate", "target"]
 XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_choice"]
 
@@ -26,14 +33,28 @@ XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_cho
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "classification": ("sentence1", "label"),
     "pair_classification": ("sentence1", "sentence2", "label"),
+    # context and question may be empty strings; choices is a list of strings (one source
+    # column holding a list, or a list of source columns, one per choice); label is the index
+    # of the right choice or one of the spec's labels
+    "multiple_choice": ("context", "question", "choices", "label"),
     "tagging": ("tokens", "tags"),
+    # answers as in SQuAD: {"text": [...], "answer_start": [...]}; empty lists: unanswerable
+    "extractive_qa": ("context", "question", "answers"),
+    # a query sentence and the sentence it should retrieve (parallel or question/answer pairs)
+    "retrieval": ("query", "target"),
 }
+
+#: kinds whose examples carry a label from the spec's label set
+LABELLED_KINDS = frozenset({"classification", "pair_classification", "multiple_choice", "tagging"})
 
 #: metrics each kind can report; the first is the default primary metric
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "classification": ("accuracy",),
     "pair_classification": ("accuracy",),
+    "multiple_choice": ("accuracy",),
     "tagging": ("f1", "token_accuracy"),
+    "extractive_qa": ("f1", "exact_match"),
+    "retrieval": ("f1", "accuracy", "map@20"),
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -78,12 +99,15 @@ class TaskSpec(_Strict):
     kind: Kind
     description: str = ""
     source: LocalSource | HubSource = Field(discriminator="type")
-    columns: dict[str, str] = Field(default_factory=dict)
-    """Canonical field -> source column, where they differ."""
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    """Canonical field -> source column, where they differ (for ``choices``: a list of source
+    columns, one per choice, is also accepted)."""
     train_language: str = "en"
     languages: list[str] = Field(default_factory=lambda: ["en"])
     """Languages evaluated (targets: every language of the task, English included)."""
-    labels: list[str] = Field(min_length=2)
+    labels: list[str] = Field(default_factory=list)
+    """The label set (classification, multiple choice: the choice labels, tagging: the tags);
+    empty for extractive QA and retrieval."""
     metric: str | None = None
     """Primary metric; defaults to the first metric of the kind."""
     xtreme_group: XtremeGroup | None = None
@@ -102,6 +126,15 @@ class TaskSpec(_Strict):
                 f"columns maps unknown fields {sorted(unknown)}; a {self.kind} task has "
                 f"{list(KIND_FIELDS[self.kind])}"
             )
+        for field, column in self.columns.items():
+            if isinstance(column, list) and field != "choices":
+                raise ValueError(
+                    f"columns.{field} must name one source column; only 'choices' takes a list"
+                )
+        if self.kind in LABELLED_KINDS and len(self.labels) < 2:
+            raise ValueError(f"a {self.kind} task needs at least 2 labels")
+        if self.kind not in LABELLED_KINDS and self.labels:
+            raise ValueError(f"a {self.kind} task has no label set: remove labels")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels lists a label twice")
         if self.metric is not None and self.metric not in KIND_METRICS[self.kind]:
@@ -128,7 +161,7 @@ class TaskSpec(_Strict):
     def metrics(self) -> tuple[str, ...]:
         return KIND_METRICS[self.kind]
 
-    def column(self, field: str) -> str:
+    def column(self, field: str) -> str | list[str]:
         return self.columns.get(field, field)
 
 

@@ -127,3 +127,38 @@ def test_collate_pads_to_longest_in_batch(tokenizer: Any) -> None:
     ids = features[0].input_ids
     assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id
     assert ids.count(tokenizer.eos_token_id) == 3
+
+
+def test_multiple_choice_from_one_column_per_choice(tmp_path: Path) -> None:
+    spec = _spec(
+        "multiple_choice",
+        ["0", "1"],
+        columns={"context": "premise", "choices": ["choice1", "choice2"]},
+        xtreme_group="multi_choice",
+    )
+    row = {"premise": "The glass fell.", "question": "effect", "choice1": "It broke."}
+    write_jsonl(tmp_path / "d" / "train.jsonl", [{**row, "choice2": "It sang.", "label": 0}])
+    (example,) = load_examples(spec, "train", "en", root=tmp_path)
+    assert example["choices"] == ["It broke.", "It sang."]
+    assert example["label"] == "0"  # the index, named by the spec's labels
+    write_jsonl(tmp_path / "d" / "dev.en.jsonl", [{**row, "label": 1}])
+    with pytest.raises(HarnessError, match="no column 'choice2'"):
+        load_examples(spec, "dev", "en", root=tmp_path)
+
+
+def test_extractive_qa_answers_are_checked_and_not_yet_trainable(
+    tmp_path: Path, tokenizer: Any
+) -> None:
+    spec = _spec("extractive_qa", [], xtreme_group="qa")
+    good = {"context": "Anna saw a dog.", "question": "Who saw a dog?"}
+    write_jsonl(
+        tmp_path / "d" / "train.jsonl",
+        [{**good, "answers": {"text": ["Anna"], "answer_start": [0]}}],
+    )
+    examples = load_examples(spec, "train", "en", root=tmp_path)
+    assert examples[0]["answers"]["text"] == ["Anna"]
+    with pytest.raises(HarnessError, match="not yet train"):
+        featurize(spec, examples, tokenizer, 32)
+    write_jsonl(tmp_path / "d" / "dev.en.jsonl", [{**good, "answers": {"text": ["Anna"]}}])
+    with pytest.raises(HarnessError, match="SQuAD format"):
+        load_examples(spec, "dev", "en", root=tmp_path)

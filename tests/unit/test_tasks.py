@@ -64,6 +64,9 @@ def test_good_spec_loads(tmp_path: Path) -> None:
             "revision",
         ),
         ({"source": {"type": "local", "path": "p", "files": {"train": "t"}}}, "split"),
+        ({"kind": "extractive_qa", "metric": None}, "remove labels"),
+        ({"kind": "multiple_choice", "labels": ["0"]}, "at least 2 labels"),
+        ({"columns": {"sentence1": ["a", "b"]}}, "only 'choices' takes a list"),
     ],
 )
 def test_bad_specs_are_refused_with_the_field(tmp_path: Path, change: dict, needle: str) -> None:
