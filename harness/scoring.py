@@ -260,14 +260,14 @@ def score_files(task: str, language: str, predictions: Path, labels: Path) -> di
     if task == "bucc2018":
         return _percent(bucc_scores(read_pairs(predictions), read_pairs(labels, "Label")))
     if task in SQUAD_TASKS or task == "mlqa":
+        if task == "mlqa" and language not in TASK_LANGUAGES["mlqa"]["xtreme"]:
+            raise HarnessError(
+                f"MLQA is scored for {', '.join(TASK_LANGUAGES['mlqa']['xtreme'])}; "
+                f"not for '{language}'."
+            )
         golds = read_squad_labels(labels)
         answers = read_answers(predictions)
         if task == "mlqa":
-            if language not in TASK_LANGUAGES["mlqa"]["xtreme"]:
-                raise HarnessError(
-                    f"MLQA is scored for {', '.join(TASK_LANGUAGES['mlqa']['xtreme'])}; "
-                    f"not for '{language}'."
-                )
             return _percent(qa_scores(golds, answers, "mlqa", language))
         return _percent(qa_scores(golds, answers, "squad"))
     rank_golds = read_rankings(labels, "Label")

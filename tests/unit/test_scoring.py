@@ -211,3 +211,32 @@ def test_write_refuses_bad_predictions(tmp_path: Path) -> None:
 def test_cli_export_xtreme_needs_predictions(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["export", "--out", str(tmp_path), "--format", "xtreme"])
     assert out.exit_code != 0
+
+
+def test_xtreme_r_folder_retrieval_group(tmp_path: Path) -> None:
+    from harness.metrics.benchmark import languages
+
+    preds, labels = tmp_path / "preds", tmp_path / "labels"
+    for task in ("mewslix", "lareqa"):
+        for lang in languages(task, "xtreme_r"):
+            _write(submission_path(labels, task, lang), json.dumps({"q": ["a"]}))
+            ranked = ["b", "a"] if task == "lareqa" else ["a"]
+            _write(submission_path(preds, task, lang), json.dumps({"q": ranked}))
+    for lang in languages("tatoeba", "xtreme_r"):
+        _write(submission_path(labels, "tatoeba", lang), "0\n1\n")
+        _write(submission_path(preds, "tatoeba", lang), "0\n0\n")
+    summary, detailed = score_folder(preds, labels, "xtreme_r")
+    assert detailed["mewslix"]["avg_metric"] == 100.0
+    assert detailed["lareqa"]["avg_metric"] == pytest.approx(50.0)
+    assert detailed["tatoeba"]["avg_metric"] == pytest.approx(50.0)
+    # the retrieval group of XTREME-R is complete; the benchmark is not
+    assert summary == {"retrieval": pytest.approx(200 / 3)}
+    # BUCC is not part of XTREME-R, so its folder is ignored there
+    _write(submission_path(preds, "bucc2018", "de"), "de-1\ten-1\n")
+    assert "bucc2018" not in score_folder(preds, labels, "xtreme_r")[1]
+
+
+def test_mlqa_language_must_be_an_mlqa_language(tmp_path: Path) -> None:
+    gold = _write(tmp_path / "g.json", _squad({"q": ["a"]}))
+    with pytest.raises(HarnessError, match="not for 'fr'"):
+        score_files("mlqa", "fr", gold, gold)
