@@ -240,3 +240,16 @@ def test_mlqa_language_must_be_an_mlqa_language(tmp_path: Path) -> None:
     gold = _write(tmp_path / "g.json", _squad({"q": ["a"]}))
     with pytest.raises(HarnessError, match="not for 'fr'"):
         score_files("mlqa", "fr", gold, gold)
+
+
+def test_cli_export_xtreme_writes_the_layout(tmp_path: Path) -> None:
+    source = tmp_path / "predictions"
+    _write(source / "tatoeba/de.jsonl", '{"id": "0", "prediction": 3}\n')
+    out = CliRunner().invoke(
+        app,
+        ["export", "--out", str(tmp_path / "sub"), "--format", "xtreme",
+         "--predictions", str(source)],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "sub/tatoeba/test-de.tsv").read_text() == "3\n"
+    assert "tatoeba/test-de.tsv" in out.output
