@@ -1,0 +1,121 @@
+"""One stage as a job: run its command, and ask for a rerun when the process was killed.
+
+A stage command is rerun as it is after a kill, a time-out or a preemption: the stage itself
+resumes from whatever it keeps beside its output (training checkpoints in ``<out>.ckpt/``), so
+the job needs no knowledge of what the stage does. Jobs never call ``dvc repro`` (concurrent
+``dvc`` processes in one repository fight over its lock); the sweep records the outputs in
+``dvc.lock`` with ``dvc commit`` once a wave is done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KILLED_EXIT = 128
+"""Exit statuses above this (128 + signal number, as a shell reports them) mean: killed."""
+
+
+class StageFailed(RuntimeError):
+    """The stage command exited with an error of its own (not worth rerunning as it is)."""
+
+
+class StageKilled(RuntimeError):
+    """The stage process was killed by a signal (OOM killer, preemption, a time limit, kill)."""
+
+
+@dataclass
+class StageJob:
+    """Runs one stage command in the workspace, appending its output to ``log``."""
+
+    name: str
+    argv: list[str]
+    root: str
+    log: str
+    env: dict[str, str] = field(default_factory=dict)
+    max_requeues: int = 3
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # `harness` and `dvc` of the interpreter that runs the job come first on PATH
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env.update(self.env)
+        return env
+
+    def run_once(self, attempt: int) -> float:
+        """Run the command once; return its wall time or raise StageFailed / StageKilled."""
+        Path(self.log).parent.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with open(self.log, "a", encoding="utf-8") as log:
+            log.write(f"=== {self.name}: attempt {attempt + 1}, pid {os.getpid()}\n")
+            log.flush()
+            code = subprocess.call(
+                self.argv, cwd=self.root, env=self._environment(), stdout=log, stderr=log
+            )
+            log.write(f"=== {self.name}: exit status {code}\n")
+        if code == 0:
+            return time.monotonic() - started
+        if code < 0 or code > KILLED_EXIT:
+            number = -code if code < 0 else code - KILLED_EXIT
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            raise StageKilled(f"stage {self.name} was killed ({name}); log: {self.log}")
+        raise StageFailed(f"stage {self.name} failed with exit status {code}; log: {self.log}")
+
+    def run_local(self) -> dict[str, Any]:
+        """On this machine: a killed command is rerun, up to ``max_requeues`` times."""
+        attempt = 0
+        while True:
+            try:
+                seconds = self.run_once(attempt)
+            except StageKilled:
+                if attempt >= self.max_requeues:
+                    raise
+                attempt += 1
+                continue
+            return {"stage": self.name, "seconds": seconds, "attempts": attempt + 1}
+
+
+class SlurmStageJob(StageJob):
+    """The job function submitted to SLURM through submitit.
+
+    A killed stage process requeues the job (``scontrol requeue``), so it runs again, on any
+    node, under the same job id; submitit's own handler requeues on the time-limit and
+    preemption signal (``checkpoint`` below makes the job checkpointable). ``SLURM_RESTART_COUNT``
+    caps the requeues at ``max_requeues``.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        attempt = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+        try:
+            seconds = self.run_once(attempt)
+        except StageKilled:
+            if attempt >= self.max_requeues:
+                raise
+            self._requeue()
+            raise  # not reached: scontrol requeue ends this job
+        return {"stage": self.name, "seconds": seconds, "attempts": attempt + 1}
+
+    def _requeue(self) -> None:
+        import submitit
+
+        job_id = submitit.JobEnvironment().job_id
+        with open(self.log, "a", encoding="utf-8") as log:
+            log.write(f"=== {self.name}: requeueing SLURM job {job_id}\n")
+        subprocess.check_call(["scontrol", "requeue", job_id], timeout=60)
+        # like submitit after its own requeue: leave without a result, the rerun writes it
+        sys.exit(-1)
+
+    def checkpoint(self) -> Any:
+        """Called by submitit on a time-out or preemption: rerun the same stage."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self)
