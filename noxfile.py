@@ -101,3 +101,12 @@ def lock(session: nox.Session) -> None:
         "-o",
         "containers/requirements.lock",
     )
+
+
+@nox.session(python=PYTHON)
+def container(session: nox.Session) -> None:
+    """Build containers/Dockerfile with podman on a local debootstrap base (no registry pulls)
+    and run toy stages inside it through `harness sweep` (launch.backend docker, podman runtime).
+    Needs root and Debian's podman, runc and debootstrap."""
+    _install(session)
+    session.run("python", "containers/smoke.py", *session.posargs)

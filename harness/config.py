@@ -134,6 +134,8 @@ class LaunchParams(_Strict):
     """The docker-compatible executable (``docker`` or ``podman``); docker backend only."""
     runtime_args: list[str] = Field(default_factory=list)
     """Extra global arguments of the runtime (e.g. podman's ``--runtime runc``)."""
+    run_args: list[str] = Field(default_factory=list)
+    """Extra arguments of ``run`` (e.g. ``--shm-size 8g``, ``--ulimit nproc=8192:8192``)."""
     gpus: bool = False
     """Expose the GPUs (``--gpus all`` / ``--nv``)."""
     binds: list[str] = Field(default_factory=list)

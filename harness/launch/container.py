@@ -93,7 +93,7 @@ def stage_argv(
     binds = [(str(workdir), str(workdir), None), *map(_bind, launch.binds)]
     if launch.backend == "docker":
         uid, gid = user if user is not None else (os.getuid(), os.getgid())
-        argv = [launch.runtime, *launch.runtime_args, "run", "--rm", "--init"]
+        argv = [launch.runtime, *launch.runtime_args, "run", "--rm", *launch.run_args]
         if launch.gpus:
             argv += ["--gpus", "all"]
         argv += ["--user", f"{uid}:{gid}"]

@@ -38,7 +38,7 @@ def test_docker_argv(tmp_path: Path) -> None:
     ws = tmp_path.resolve()
     argv = stage_argv(CMD, launch, tmp_path, image_digest(launch), user=(1000, 100))
     assert argv == [
-        "docker", "run", "--rm", "--init",
+        "docker", "run", "--rm",
         "--gpus", "all",
         "--user", "1000:100",
         "--volume", f"{ws}:{ws}",
@@ -60,17 +60,13 @@ def test_podman_runtime_and_no_gpus(tmp_path: Path) -> None:
         image_digest=DIGEST,
         runtime="podman",
         runtime_args=["--runtime", "runc", "--cgroup-manager", "cgroupfs"],
+        run_args=["--ulimit", "nproc=8192:8192"],
     )
     argv = stage_argv("harness --help", launch, tmp_path, image_digest(launch), user=(0, 0))
-    assert argv[:7] == [
-        "podman",
-        "--runtime",
-        "runc",
-        "--cgroup-manager",
-        "cgroupfs",
-        "run",
-        "--rm",
-    ]
+    assert argv[:9] == [
+        "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs",
+        "run", "--rm", "--ulimit", "nproc=8192:8192",
+    ]  # fmt: skip
     assert "--gpus" not in argv
     assert argv[-5:] == [
         "--entrypoint",
