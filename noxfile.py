@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -80,26 +82,27 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lock(session: nox.Session) -> None:
-    """Regenerate containers/requirements.lock (hashes; CPython 3.12 on x86_64 Linux, the
-    container's interpreter) from pyproject.toml and the build backend, with torch as pinned."""
+    """Regenerate the image's lock files (with hashes) from pyproject.toml and the build backend,
+    torch as pinned: containers/requirements.lock (CUDA image: CPython 3.12, torch's CUDA build
+    from PyPI) and containers/requirements-cpu.lock (CPython 3.11, torch's CPU build, for CPU
+    images such as the one `nox -s container` builds)."""
     session.install("uv")
+    common = [
+        "uv", "pip", "compile", "pyproject.toml", "containers/build-requirements.in",
+        "--python-platform", "x86_64-unknown-linux-gnu", "--generate-hashes",
+        "--constraint", "containers/torch-constraint.txt",
+        "--custom-compile-command", "nox -s lock",
+    ]  # fmt: skip
+    session.run(*common, "--python-version", "3.12", "-o", "containers/requirements.lock")
+    # torch's CPU build: a local folder of wheels if this machine has one, else PyTorch's index
+    source = (
+        ["--find-links", "/opt/wheels", "--no-emit-find-links"]
+        if Path("/opt/wheels").is_dir()
+        else ["--extra-index-url", "https://download.pytorch.org/whl/cpu",
+              "--index-strategy", "unsafe-best-match", "--no-emit-index-url"]
+    )  # fmt: skip
     session.run(
-        "uv",
-        "pip",
-        "compile",
-        "pyproject.toml",
-        "containers/build-requirements.in",
-        "--python-version",
-        "3.12",
-        "--python-platform",
-        "x86_64-unknown-linux-gnu",
-        "--generate-hashes",
-        "--constraint",
-        "containers/torch-constraint.txt",
-        "--custom-compile-command",
-        "nox -s lock",
-        "-o",
-        "containers/requirements.lock",
+        *common, *source, "--python-version", "3.11", "-o", "containers/requirements-cpu.lock"
     )
 
 

@@ -48,15 +48,26 @@ class StageJob:
         env.update(self.env)
         return env
 
+    def _where(self) -> str:
+        return f"pid {os.getpid()}"
+
+    def _preexec(self) -> None:
+        """Runs in the stage's process before it starts (nothing here; see SlurmStageJob)."""
+
     def run_once(self, attempt: int) -> float:
         """Run the command once; return its wall time or raise StageFailed / StageKilled."""
         Path(self.log).parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         with open(self.log, "a", encoding="utf-8") as log:
-            log.write(f"=== {self.name}: attempt {attempt + 1}, pid {os.getpid()}\n")
+            log.write(f"=== {self.name}: attempt {attempt + 1}, {self._where()}\n")
             log.flush()
             code = subprocess.call(
-                self.argv, cwd=self.root, env=self._environment(), stdout=log, stderr=log
+                self.argv,
+                cwd=self.root,
+                env=self._environment(),
+                stdout=log,
+                stderr=log,
+                preexec_fn=self._preexec,
             )
             log.write(f"=== {self.name}: exit status {code}\n")
         if code == 0:
@@ -93,6 +104,17 @@ class SlurmStageJob(StageJob):
     caps the requeues at ``max_requeues``.
     """
 
+    def _where(self) -> str:
+        job = os.environ.get("SLURM_JOB_ID", "?")
+        if "SLURM_ARRAY_JOB_ID" in os.environ:
+            job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}"
+        return f"SLURM job {job}, pid {os.getpid()}"
+
+    def _preexec(self) -> None:
+        # SLURM sends the time-limit / preemption warning (SIGUSR2) to every process of the
+        # job; it is submitit's to handle (checkpoint + requeue), not the stage's to die of.
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
     def __call__(self) -> dict[str, Any]:
         attempt = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
         try:
@@ -117,5 +139,8 @@ class SlurmStageJob(StageJob):
     def checkpoint(self) -> Any:
         """Called by submitit on a time-out or preemption: rerun the same stage."""
         import submitit
+
+        with open(self.log, "a", encoding="utf-8") as log:
+            log.write(f"=== {self.name}: time limit or preemption, requeued by submitit\n")
 
         return submitit.helpers.DelayedSubmission(self)

@@ -25,6 +25,8 @@ class PlannedStage:
     cmd: str
     outs: tuple[str, ...]
     needs: frozenset[str] = field(default_factory=frozenset)
+    persistent: tuple[str, ...] = ()
+    """Outputs declared ``persist: true``: kept when the stage reruns."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def plan_sweep(root: Path, targets: Iterable[str] = ()) -> Plan:
                     cmd=cmd if isinstance(cmd, str) else " && ".join(cmd),
                     outs=tuple(str(out.def_path) for out in stage.outs),
                     needs=needs,
+                    persistent=tuple(str(o.def_path) for o in stage.outs if o.persist),
                 )
             wanted = set(targets)
             unknown = sorted(wanted - set(stages))

@@ -38,8 +38,10 @@ class WaveOutcome:
 
 
 def remove_outputs(root: Path, stage: PlannedStage) -> None:
-    """Delete a stage's outputs before it runs (``dvc repro`` does the same)."""
+    """Delete a stage's outputs before it runs, except persistent ones (as ``dvc repro``)."""
     for out in stage.outs:
+        if out in stage.persistent:
+            continue
         path = root / out
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

@@ -25,7 +25,8 @@ from tests.integration.test_toy_pipeline import copy_repository
 pytestmark = pytest.mark.cluster
 
 CELLS = ("none-toy_nli", "toy_lexical-toy_nli")
-VICTIM = "toy_lexical-toy_nli"
+VICTIM = "toy_lexical-toy_nli"  # its training process is SIGKILLed
+PREEMPTED = "none-toy_nli"  # its job gets the time-limit / preemption signal (SIGUSR2)
 
 
 def run(
@@ -170,50 +171,81 @@ def _stage_processes(ws: Path, needle: str) -> list[int]:
     return found
 
 
-def test_killed_job_is_requeued_and_gives_identical_scores(
+def _training(ws: Path, cell: str) -> tuple[list[int], str]:
+    """The training processes of ``target@cell`` once its model is loaded, and the stage log."""
+    log = ws / ".sweep" / "logs" / f"target@{cell}.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    pids = _stage_processes(ws, f"--out models/phase2/{cell}")
+    # transformers' load report is printed when the model is loaded, right before training
+    started = "LOAD REPORT" in text or (ws / f"models/phase2/{cell}.ckpt").exists()
+    return (pids if started else []), text
+
+
+def test_killed_and_preempted_jobs_are_requeued_with_identical_scores(
     local_run: Path, slurm_cluster: dict[str, str], tmp_path: Path
 ) -> None:
-    """Rerun one phase-2 cell on SLURM and SIGKILL its training process mid-way: the job is
-    requeued, the stage reruns (resuming from whatever it checkpointed) and the final scores
-    are the local run's."""
+    """Rerun both phase-2 cells on SLURM. Mid-training, SIGKILL one cell's training process and
+    send the other cell's job SLURM's time-limit / preemption warning (``scancel --signal=USR2``,
+    what ``--signal=USR2@90`` delivers before the limit): both jobs are requeued, their stages
+    rerun (resuming from whatever they checkpointed), and the final scores are the local run's."""
     ws = clone(local_run, tmp_path / "ws")
     shutil.rmtree(ws / ".sweep", ignore_errors=True)
-    shutil.rmtree(ws / "models" / "phase2" / VICTIM)
+    for cell in CELLS:
+        shutil.rmtree(ws / "models" / "phase2" / cell)
     planned = {s["stage"] for w in json.loads(harness("sweep", "--dry-run", cwd=ws)) for s in w}
-    assert planned == {f"target@{VICTIM}", f"evaluate@{VICTIM}", "ingest"}
+    assert planned == {*(f"target@{c}" for c in CELLS), *(f"evaluate@{c}" for c in CELLS), "ingest"}
 
-    log = ws / ".sweep" / "logs" / f"target@{VICTIM}.log"
-    killed: list[int] = []
+    done: dict[str, str] = {}
 
-    def kill_when_training() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not killed:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            pids = _stage_processes(ws, f"--out models/phase2/{VICTIM}")
-            # the model is loaded (transformers' load report) or a checkpoint exists: training
-            if pids and ("LOAD REPORT" in text or (ws / f"models/phase2/{VICTIM}.ckpt").exists()):
-                time.sleep(1.0)
-                for pid in pids:
-                    os.kill(pid, signal.SIGKILL)
-                killed.extend(pids)
-                return
+    def interrupt() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and len(done) < 2:
+            if VICTIM not in done:
+                pids, _ = _training(ws, VICTIM)
+                if pids:
+                    time.sleep(1.0)
+                    for pid in pids:
+                        os.kill(pid, signal.SIGKILL)
+                    done[VICTIM] = f"killed {pids}"
+            if PREEMPTED not in done:
+                pids, text = _training(ws, PREEMPTED)
+                job = re.search(r"attempt 1, SLURM job (\S+),", text)
+                if pids and job:
+                    time.sleep(1.0)
+                    subprocess.run(
+                        ["scancel", "--signal=USR2", job.group(1)],
+                        env={**os.environ, **slurm_cluster},
+                        check=True,
+                    )
+                    done[PREEMPTED] = f"signalled job {job.group(1)}"
             time.sleep(0.2)
 
-    killer = threading.Thread(target=kill_when_training)
-    killer.start()
+    interrupter = threading.Thread(target=interrupt)
+    interrupter.start()
     try:
         harness(
             "sweep", "--executor", "slurm", "--summary", "sweep.json", cwd=ws, env=slurm_cluster
         )
     finally:
-        killer.join()
-    assert killed, "the training process was never seen running"
-    text = log.read_text()
-    assert re.search(r"exit status (-9|137)\n", text) and "requeueing SLURM job" in text, text
-    assert "attempt 2" in text and text.rstrip().endswith("exit status 0"), text
+        interrupter.join()
+    assert set(done) == {VICTIM, PREEMPTED}, f"not every stage was seen training: {done}"
+
+    killed = (ws / ".sweep" / "logs" / f"target@{VICTIM}.log").read_text()
+    assert re.search(r"exit status (-9|137)\n", killed), killed
+    assert "requeueing SLURM job" in killed, killed
+    preempted = (ws / ".sweep" / "logs" / f"target@{PREEMPTED}.log").read_text()
+    assert "time limit or preemption, requeued by submitit" in preempted, preempted
+    for text in (killed, preempted):
+        assert "attempt 2, SLURM job" in text and text.rstrip().endswith("exit status 0"), text
     summary = json.loads((ws / "sweep.json").read_text())
     attempts = {stage["stage"]: stage["attempts"] for stage in summary["stages"]}
-    assert attempts == {f"target@{VICTIM}": 2, f"evaluate@{VICTIM}": 1, "ingest": 1}
+    assert attempts == {
+        f"target@{VICTIM}": 2,
+        f"target@{PREEMPTED}": 2,
+        f"evaluate@{VICTIM}": 1,
+        f"evaluate@{PREEMPTED}": 1,
+        "ingest": 1,
+    }
     for cell in CELLS:
         assert scores(ws, cell) == scores(local_run, cell)
     assert_consistent(ws)

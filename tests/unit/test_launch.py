@@ -16,6 +16,7 @@ from harness.launch.container import image_digest, stage_argv
 from harness.launch.jobs import StageFailed, StageJob, StageKilled
 from harness.launch.pins import apptainer_problems, check, dockerfile_problems
 from harness.launch.plan import PlannedStage, make_waves
+from harness.launch.sweep import remove_outputs
 from tests.conftest import REPO
 
 DIGEST = "sha256:" + "ab" * 32
@@ -239,3 +240,16 @@ def test_sweep_command_rejects_an_unknown_executor() -> None:
     )
     assert out.returncode == 2
     assert "Unknown executor 'pbs'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_outputs_are_removed_before_a_rerun_except_persistent_ones(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "w.bin").write_text("old")
+    (tmp_path / "model.ckpt").mkdir()  # a training checkpoint beside the output: kept
+    (tmp_path / "result.json").write_text("{}")
+    (tmp_path / "kept.db").write_text("x")
+    stage = PlannedStage(
+        name="s", cmd="c", outs=("model", "result.json", "kept.db"), persistent=("kept.db",)
+    )
+    remove_outputs(tmp_path, stage)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.db", "model.ckpt"]
