@@ -78,11 +78,14 @@ def stage_argv(
     digest: str | None = None,
     user: tuple[int, int] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    visible_devices: str | None = None,
 ) -> list[str]:
     """The argv running the shell command ``cmd`` in ``workdir`` under ``launch.backend``.
 
     ``digest`` is recorded as ``XTRANSFER_IMAGE_DIGEST`` (see :func:`image_digest`); ``user``
-    is the ``(uid, gid)`` docker runs as (default: the calling user's).
+    is the ``(uid, gid)`` docker runs as (default: the calling user's). ``visible_devices`` are
+    the GPUs allocated to the job (SLURM's ``CUDA_VISIBLE_DEVICES``): docker exposes only those
+    (``--gpus "device=..."``), apptainer (which binds every GPU) restricts CUDA to them.
     """
     workdir = workdir.resolve()
     env = {**launch.env, **(extra_env or {})}
@@ -95,7 +98,8 @@ def stage_argv(
         uid, gid = user if user is not None else (os.getuid(), os.getgid())
         argv = [launch.runtime, *launch.runtime_args, "run", "--rm", *launch.run_args]
         if launch.gpus:
-            argv += ["--gpus", "all"]
+            # the quotes keep docker from splitting a device list at its commas
+            argv += ["--gpus", f'"device={visible_devices}"' if visible_devices else "all"]
         argv += ["--user", f"{uid}:{gid}"]
         for host, inside, options in binds:
             argv += ["--volume", f"{host}:{inside}" + (f":{options}" if options else "")]
@@ -107,6 +111,8 @@ def stage_argv(
     argv = ["apptainer", "exec", "--cleanenv"]
     if launch.gpus:
         argv.append("--nv")
+        if visible_devices:
+            env["CUDA_VISIBLE_DEVICES"] = visible_devices
     for host, inside, options in binds:
         argv += ["--bind", f"{host}:{inside}" + (f":{options}" if options else "")]
     argv += ["--pwd", str(workdir)]

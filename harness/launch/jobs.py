@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config import LaunchParams
+from harness.launch.container import stage_argv
+
 KILLED_EXIT = 128
 """Exit statuses above this (128 + signal number, as a shell reports them) mean: killed."""
 
@@ -35,17 +38,24 @@ class StageJob:
     """Runs one stage command in the workspace, appending its output to ``log``."""
 
     name: str
-    argv: list[str]
+    cmd: str
     root: str
     log: str
-    env: dict[str, str] = field(default_factory=dict)
+    launch: LaunchParams = field(default_factory=LaunchParams)
+    digest: str | None = None
     max_requeues: int = 3
+
+    def argv(self) -> list[str]:
+        """Built where the job runs, so that a container sees the GPUs allocated there."""
+        devices = os.environ.get("CUDA_VISIBLE_DEVICES") if self.launch.gpus else None
+        return stage_argv(self.cmd, self.launch, Path(self.root), self.digest, None, None, devices)
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
         # `harness` and `dvc` of the interpreter that runs the job come first on PATH
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env.update(self.env)
+        if self.launch.backend == "local":
+            env.update(self.launch.env)  # a container gets them through its own argv
         return env
 
     def _where(self) -> str:
@@ -62,7 +72,7 @@ class StageJob:
             log.write(f"=== {self.name}: attempt {attempt + 1}, {self._where()}\n")
             log.flush()
             code = subprocess.call(
-                self.argv,
+                self.argv(),
                 cwd=self.root,
                 env=self._environment(),
                 stdout=log,

@@ -23,7 +23,7 @@ from typing import Any, Literal, cast
 
 from harness.config import ClusterParams, LaunchParams
 from harness.errors import HarnessError
-from harness.launch.container import image_digest, stage_argv
+from harness.launch.container import image_digest
 from harness.launch.jobs import SlurmStageJob, StageFailed, StageJob, StageKilled
 from harness.launch.plan import Plan, PlannedStage, plan_sweep
 
@@ -70,10 +70,11 @@ def _jobs_for(
     return [
         job_type(
             name=stage.name,
-            argv=stage_argv(stage.cmd, launch, root, digest),
+            cmd=stage.cmd,
             root=str(root),
             log=str(logs / f"{stage.name}.log"),
-            env=dict(launch.env) if launch.backend == "local" else {},
+            launch=launch,
+            digest=digest,
             max_requeues=cluster.max_requeues,
         )
         for stage in wave

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -156,7 +158,7 @@ def test_changed_inputs_without_a_command_are_a_user_error() -> None:
 def _job(tmp_path: Path, script: str, max_requeues: int = 2) -> StageJob:
     return StageJob(
         name="stage",
-        argv=[sys.executable, "-c", script],
+        cmd=shlex.join([sys.executable, "-c", script]),
         root=str(tmp_path),
         log=str(tmp_path / "logs" / "stage.log"),
         max_requeues=max_requeues,
@@ -177,7 +179,7 @@ def test_a_killed_stage_is_rerun(tmp_path: Path) -> None:
     result = _job(tmp_path, KILL_ONCE).run_local()
     assert result["attempts"] == 2 and (tmp_path / "done").read_text() == "ok"
     log = (tmp_path / "logs" / "stage.log").read_text()
-    assert "exit status -9" in log and "attempt 2" in log
+    assert re.search(r"exit status (-9|137)\n", log) and "attempt 2" in log
 
 
 def test_reruns_are_capped_and_real_failures_are_not_retried(tmp_path: Path) -> None:
@@ -196,10 +198,24 @@ def test_reruns_are_capped_and_real_failures_are_not_retried(tmp_path: Path) -> 
 
 
 def test_job_environment_puts_this_interpreter_first(tmp_path: Path) -> None:
-    job = _job(tmp_path, "import os; open('path', 'w').write(os.environ['PATH'])")
-    job.env = {"XT_TEST": "1"}
+    job = _job(
+        tmp_path, "import os; open('env', 'w').write(os.environ['PATH'] + ' ' + os.environ['XT'])"
+    )
+    job.launch = LaunchParams(env={"XT": "set"})
     job.run_local()
-    assert (tmp_path / "path").read_text().split(":")[0] == str(Path(sys.executable).parent)
+    path, value = (tmp_path / "env").read_text().split(" ")
+    assert path.split(":")[0] == str(Path(sys.executable).parent) and value == "set"
+
+
+def test_containers_see_only_the_gpus_of_the_job(tmp_path: Path) -> None:
+    docker = LaunchParams(backend="docker", image="x@" + DIGEST, gpus=True)
+    argv = stage_argv("true", docker, tmp_path, DIGEST, user=(1, 1), visible_devices="2,3")
+    assert argv[argv.index("--gpus") + 1] == '"device=2,3"'
+    sif = tmp_path / "x.sif"
+    sif.write_bytes(b"x")
+    apptainer = LaunchParams(backend="apptainer", image=str(sif), gpus=True)
+    argv = stage_argv("true", apptainer, tmp_path, DIGEST, visible_devices="1")
+    assert "--nv" in argv and "CUDA_VISIBLE_DEVICES=1" in argv
 
 
 def test_dockerfile_pin_check() -> None:
