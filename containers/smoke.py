@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -150,8 +151,11 @@ def main() -> int:
     recorded = result["provenance"]["container_image"]
     status = sh(["dvc", "status", "--json", f"evaluate@{CELL}"], ws, capture_output=True)
     stale = json.loads(status.stdout or "{}")
+    inside = result["provenance"]["hardware"]["python"]
     print(
-        f"provenance.container_image = {recorded}; dvc status: {stale or 'clean'}", file=sys.stderr
+        f"provenance: container_image {recorded}, python {inside} (this host: "
+        f"{platform.python_version()}); dvc status: {stale or 'clean'}",
+        file=sys.stderr,
     )
     if recorded != digest or stale:
         print(
