@@ -259,6 +259,7 @@ def ingest(
     specs: Sequence[TaskSpec],
     replace: bool = False,
     quarantine_dir: Path | None = None,
+    difficulty: Sequence[tuple[str, str, float, str, int]] = (),
 ) -> dict[str, int]:
     """Validate result files and load the valid ones in one transaction; idempotent on the run
     key (model, intermediate, target, seed).
@@ -267,6 +268,10 @@ def ingest(
     beside a report and counted as ``quarantined``; without a quarantine folder any failure
     refuses the whole batch. A run already stored with other scores or another configuration is
     refused unless ``replace``. Either way, nothing stored changes unless the batch commits.
+
+    ``difficulty`` rows ``(task, measure, value, model, seed)`` (from
+    :func:`harness.difficulty.read_difficulty_file`) replace the stored value of their key in
+    the same transaction; their count is reported as ``difficulty`` when any are given.
     """
     from harness.results.validate import quarantine, validate_files
 
@@ -329,6 +334,13 @@ def ingest(
                     counts["added"] += 1
                 to_insert.append((key, result, path))
             _insert(con, to_insert)
+            if difficulty:
+                con.executemany(
+                    "INSERT OR REPLACE INTO difficulty (task, measure, value, model, seed) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [tuple(row) for row in difficulty],
+                )
+                counts["difficulty"] = len(difficulty)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
