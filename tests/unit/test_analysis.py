@@ -3,6 +3,9 @@ intervals cover the true value at about the nominal rate."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -134,3 +137,92 @@ def test_gain_interval_covers_the_true_gain_at_about_the_nominal_rate() -> None:
         covered += gain.low <= true_gain <= gain.high
     rate = covered / repetitions
     assert 0.84 <= rate <= 0.96, rate
+
+
+def _cell(
+    folder: Path, setting: str, seed: int, accuracy_by_language: dict[str, np.ndarray]
+) -> None:
+    """A result file and its per-example file for one toy_nli cell."""
+    from harness.evaluate import examples_path
+    from tests.unit.test_store import result
+
+    data = result(None if setting == "none" else setting, "toy_nli")
+    data["seed"] = seed
+    data["run_id"] = f"m/{setting}/toy_nli/s{seed}"
+    for score_row in data["scores"]:
+        score_row["value"] = float(accuracy_by_language[score_row["language"]].mean())
+    path = folder / f"{setting}-toy_nli-s{seed}.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    lines = [
+        json.dumps(
+            {
+                "language": lang,
+                "split": "test",
+                "metric": "accuracy",
+                "ids": [str(i) for i in range(len(correct))],
+                "stats": [[float(c)] for c in correct],
+            }
+        )
+        for lang, correct in accuracy_by_language.items()
+    ]
+    examples_path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_analyze_end_to_end(tmp_path: Path) -> None:
+    """Three intermediate tasks whose gain falls with their difficulty, two seeds: gains equal
+    the per-example means, the correlation is -1 with a tight interval, files are written."""
+    from harness.analysis import analyze
+    from tests.unit.test_store import LANGS
+
+    cells, difficulty = tmp_path / "cells", tmp_path / "difficulty"
+    cells.mkdir()
+    difficulty.mkdir()
+    rng = np.random.default_rng(0)
+    n = 400
+    uniform = {lang["code"]: rng.random(n) for lang in LANGS}
+    true_gain = {"none": 0.0, "easy": 0.15, "mid": 0.08, "hard": 0.0}
+    for seed in (1, 2):
+        for setting, gain in true_gain.items():
+            _cell(cells, setting, seed, {c: u < 0.5 + gain for c, u in uniform.items()})
+    for rank, task in enumerate(("easy", "mid", "hard")):
+        (difficulty / f"{task}.json").write_text(
+            json.dumps(
+                {"task": task, "model": "m", "seed": 1, "measures": {"neg_mean_pvi": rank - 1.0}}
+            )
+        )
+    tables = analyze(cells, difficulty, LANGS, tmp_path / "out", samples=500)
+    gains = tables["gains"]
+    row = gains[(gains["intermediate"] == "easy") & (gains["language"] == "xb")].iloc[0]
+    u = uniform["xb"]
+    assert row["gain"] == pytest.approx((u < 0.65).mean() - (u < 0.5).mean())
+    assert row["n_seeds"] == 2 and row["p_value"] < 0.01 and row["low"] < row["gain"] < row["high"]
+    hard = gains[gains["intermediate"] == "hard"]
+    assert (hard["gain"] == 0).all() and (hard["p_value"] == 1).all()
+    corr = tables["correlations"]
+    everything = corr[(corr["grouping"] == "all") & (corr["measure"] == "neg_mean_pvi")].iloc[0]
+    assert everything["spearman"] == pytest.approx(-1.0)
+    assert everything["kendall"] == pytest.approx(-1.0)
+    assert everything["spearman_high"] == pytest.approx(-1.0)  # the ranking is certain
+    assert everything["n_languages"] == 4  # English left out
+    assert set(corr["grouping"]) == {"all", "language", "genus", "script", "resource_band"}
+    assert tables["difficulty"].set_index("task")["tier"].to_dict() == {
+        "easy": 1,
+        "mid": 2,
+        "hard": 3,
+    }
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["difficulty_ranking"]["neg_mean_pvi"] == ["easy", "mid", "hard"]
+    assert metrics["correlation"]["neg_mean_pvi"]["spearman"] == pytest.approx(-1.0)
+    for name in ("gains", "correlations", "difficulty", "difficulty_gain"):
+        assert (tmp_path / "out" / f"{name}.csv").is_file()
+
+
+def test_analyze_needs_the_per_example_files(tmp_path: Path) -> None:
+    from harness.analysis import analyze
+    from harness.errors import HarnessError
+    from tests.unit.test_store import LANGS
+
+    _cell(tmp_path, "none", 1, {lang["code"]: np.ones(3) for lang in LANGS})
+    (tmp_path / "none-toy_nli-s1.examples.jsonl").unlink()
+    with pytest.raises(HarnessError, match="per-example file"):
+        analyze(tmp_path, tmp_path / "nothing", LANGS, tmp_path / "out")
