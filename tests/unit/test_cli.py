@@ -19,6 +19,8 @@ COMMANDS = [
     "ingest",
     "leaderboard",
     "export",
+    "difficulty",
+    "analyze",
 ]
 
 
