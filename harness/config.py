@@ -105,6 +105,9 @@ class EvalParams(_Strict):
 class DifficultyParams(_Strict):
     """Difficulty measures of the intermediate tasks (:mod:`harness.difficulty`)."""
 
+    train_examples: int = Field(0, ge=0)
+    """Fine-tune the difficulty models on a seeded sample of this many training examples
+    (0 = all; V-information depends on the training-set size, so keep it fixed across tasks)."""
     cartography_examples: int = Field(1000, ge=0)
     """Training examples whose gold-label probability is tracked across epochs (a seeded
     sample; 0 = all)."""

@@ -10,7 +10,8 @@ analysis read them (tier 1 = easiest):
 
         PVI(x -> y) = -log2 g_null(y | null input) + log2 g(y | x)
 
-    where ``g`` is the pretrained encoder fine-tuned on the real training inputs and ``g_null``
+    where ``g`` is the pretrained encoder fine-tuned on the real training inputs (all, or a seeded
+    sample of ``difficulty.train_examples``) and ``g_null``
     the same encoder fine-tuned, with the same hyperparameters and seed, on the training labels
     with *null* inputs (empty sentences). The mean PVI is in bits; a task whose labels the model
     can read off the input has high PVI (easy), noise or an unlearnable rule gives ~0 (hard).
@@ -237,6 +238,9 @@ def measure_task(
     phase1 = read_phase(phase1_dir)
     error = baseline_error(phase1, spec.primary_metric)
     train_examples = load_examples(spec, "train", spec.train_language)
+    if dp.train_examples:
+        chosen = _subset(len(train_examples), dp.train_examples, params.seed + 1)
+        train_examples = [train_examples[i] for i in chosen]
     dev_examples = load_examples(spec, "dev", spec.train_language)
     probe = _subset(len(train_examples), dp.cartography_examples, params.seed)
     by_epoch, p_model, dev_accuracy = _train_and_probe(
@@ -269,6 +273,7 @@ def measure_task(
             "dev_accuracy_by_epoch": dev_accuracy,
             "phase1_dev": phase1.get("dev"),
             "cartography_examples": len(probe),
+            "train_examples": len(train_examples),
             "epochs": int(by_epoch.shape[0]),
             "mean_confidence": float(confidence.mean()) if len(confidence) else None,
             "mean_variability": float(variability.mean()) if len(variability) else None,
