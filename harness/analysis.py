@@ -258,10 +258,6 @@ def load_examples_file(path: Path) -> list[dict[str, Any]]:
         ) from exc
 
 
-def frame_or_empty(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns))
-
-
 # --------------------------------------------------------------------------------------------
 # the analysis stage
 
