@@ -142,11 +142,14 @@ def target(
         typer.Option(help="Phase-1 encoder folder (default: models/encoders/<intermediate>)."),
     ] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
+    seed: Annotated[
+        int | None, typer.Option(help="The cell's seed (default: the top-level seed).")
+    ] = None,
 ) -> None:
     """Phase 2: fine-tune the phase-1 encoder with a fresh head on the target's English data."""
     from harness.phases import run_target
 
-    params = _load(params_path)
+    params = _load(params_path).with_seed(seed)
     encoder = encoder or params.paths.models / "encoders" / intermediate
     run_target(params, _registry(params), intermediate, task, encoder, out)
 
@@ -158,12 +161,81 @@ def evaluate(
     model: Annotated[Path, typer.Option(help="The phase-2 model folder.")],
     out: Annotated[Path, typer.Option(help="Result file (JSON) to write.")],
     params_path: ParamsOpt = DEFAULT_PARAMS,
+    seed: Annotated[
+        int | None, typer.Option(help="The cell's seed (default: the top-level seed).")
+    ] = None,
 ) -> None:
     """Zero-shot evaluation of one grid cell on every language; writes its result file."""
     from harness.evaluate import evaluate_cell
 
-    params = _load(params_path)
+    params = _load(params_path).with_seed(seed)
     evaluate_cell(params, _registry(params), intermediate, task, model, out)
+
+
+@app.command("difficulty")
+def difficulty_cmd(
+    task: Annotated[str, typer.Option(help="Intermediate task (English).")],
+    out: Annotated[Path, typer.Option(help="Difficulty file (JSON) to write.")],
+    pretrained: Annotated[Path, typer.Option(help="The pretrained encoder.")] = Path(
+        "models/encoders/none"
+    ),
+    phase1: Annotated[
+        Path | None,
+        typer.Option(help="The task's phase-1 encoder (default: models/encoders/<task>)."),
+    ] = None,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Difficulty measures of an intermediate task: mean pointwise V-information, baseline
+    error after phase 1, and the dataset-cartography share of hard-to-learn examples."""
+    from harness.difficulty import measure_task
+
+    params = _load(params_path)
+    result = measure_task(
+        params,
+        _registry(params),
+        task,
+        pretrained,
+        phase1 or params.paths.models / "encoders" / task,
+        out,
+    )
+    typer.echo(json.dumps(result["measures"]), err=True)
+
+
+@app.command()
+def analyze(
+    cells: Annotated[Path, typer.Option(help="Folder of result files and per-example files.")] = (
+        Path("results/cells")
+    ),
+    difficulty: Annotated[Path, typer.Option(help="Folder of difficulty files.")] = Path(
+        "results/difficulty"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the analysis tables and metrics.")] = Path(
+        "results/analysis"
+    ),
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Gains over the baseline with bootstrap intervals and paired-bootstrap tests, difficulty
+    tiers, and Spearman / Kendall correlations of difficulty with gain; prints the tables."""
+    from harness.analysis import analyze as run_analysis
+    from harness.analysis import print_tables
+
+    params = _load(params_path)
+    a = params.analysis
+    registry = _registry(params)
+    train_languages = {name: registry.get(name).train_language for name in registry.names()}
+    tables = run_analysis(
+        cells,
+        difficulty,
+        _languages(params),
+        out,
+        split=a.split,
+        samples=a.bootstrap_samples,
+        confidence=a.confidence,
+        seed=a.bootstrap_seed,
+        n_tiers=params.difficulty.tiers,
+        train_languages=train_languages,
+    )
+    print_tables(tables, a.confidence)
 
 
 def _result_paths(items: list[Path]) -> list[Path]:
@@ -192,10 +264,15 @@ def ingest(
         ),
     ] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
+    difficulty: Annotated[
+        list[Path] | None,
+        typer.Option(help="Difficulty files (JSON) or folders of them to load too (repeatable)."),
+    ] = None,
 ) -> None:
     """Validate result files (great-expectations) and load the valid ones into the DuckDB
     results database in one transaction. Invalid files are quarantined with a report and the
     command exits with status 2; nothing already stored changes."""
+    from harness.difficulty import read_difficulty_file
     from harness.results.store import ingest as do_ingest
 
     params = _load(params_path)
@@ -203,8 +280,14 @@ def ingest(
     registry = _registry(params)
     specs = [registry.get(name) for name in registry.names()]
     folder = quarantine or params.paths.results / "quarantine"
+    difficulty_files = _result_paths(difficulty) if difficulty else []
+    rows = [row for path in difficulty_files for row in read_difficulty_file(path)]
+    known = set(registry.names())
+    for task, *_ in rows:
+        if task not in known:
+            raise HarnessError(f"Difficulty file names an unknown task '{task}'.")
     counts = do_ingest(
-        db or params.paths.database, paths, _languages(params), specs, replace, folder
+        db or params.paths.database, paths, _languages(params), specs, replace, folder, rows
     )
     typer.echo(json.dumps(counts), err=True)
     if counts["quarantined"]:

@@ -102,9 +102,37 @@ class EvalParams(_Strict):
     splits: list[str] = Field(default_factory=lambda: ["dev", "test"])
 
 
+class DifficultyParams(_Strict):
+    """Difficulty measures of the intermediate tasks (:mod:`harness.difficulty`)."""
+
+    train_examples: int = Field(0, ge=0)
+    """Fine-tune the difficulty models on a seeded sample of this many training examples
+    (0 = all; V-information depends on the training-set size, so keep it fixed across tasks)."""
+    cartography_examples: int = Field(1000, ge=0)
+    """Training examples whose gold-label probability is tracked across epochs (a seeded
+    sample; 0 = all)."""
+    hard_confidence: float = Field(0.5, gt=0, le=1)
+    """Hard-to-learn: mean gold-label probability over epochs below this ..."""
+    hard_variability: float = Field(0.2, gt=0, le=1)
+    """... and its standard deviation over epochs below this."""
+    tiers: int = Field(3, ge=1)
+    """Difficulty tiers per measure (3 = terciles); 1 is the easiest."""
+
+
+class AnalysisParams(_Strict):
+    """The analysis of gains and their relation to difficulty (:mod:`harness.analysis`)."""
+
+    split: str = "test"
+    bootstrap_samples: int = Field(1000, ge=100)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    bootstrap_seed: int = 20260101
+
+
 class Grid(_Strict):
     intermediate: list[str]
     target: list[str]
+    seeds: list[int] = Field(default_factory=list)
+    """Seeds of every phase-2 (+ evaluation) cell; empty = the top-level ``seed`` only."""
 
     @model_validator(mode="after")
     def _unique(self) -> Grid:
@@ -112,6 +140,8 @@ class Grid(_Strict):
             values = getattr(self, field)
             if len(set(values)) != len(values):
                 raise ValueError(f"grid.{field} lists a task twice: {values}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"grid.seeds lists a seed twice: {self.seeds}")
         if BASELINE not in self.intermediate:
             raise ValueError(
                 f"grid.intermediate must include '{BASELINE}' (the baseline every gain is read "
@@ -183,6 +213,8 @@ class Params(_Strict):
     """Hyperparameters of every intermediate task trained (the baseline has none)."""
     phase2: dict[str, TrainParams]
     evaluation: EvalParams = EvalParams()
+    difficulty: DifficultyParams = DifficultyParams()
+    analysis: AnalysisParams = AnalysisParams()
     task_dirs: list[Path] = Field(default_factory=list)
     """Extra folders of task specs (YAML) besides the built-in ones."""
     launch: LaunchParams = LaunchParams()
@@ -215,6 +247,14 @@ class Params(_Strict):
                 f"Add a 'phase1.{task}' section to params.yaml."
             )
         return value
+
+    def cell_seeds(self) -> list[int]:
+        """Seeds of the phase-2 cells: ``grid.seeds``, or the top-level seed alone."""
+        return list(self.grid.seeds) or [self.seed]
+
+    def with_seed(self, seed: int | None) -> Params:
+        """These parameters with another top-level seed (a phase-2 cell's seed)."""
+        return self if seed is None or seed == self.seed else self.model_copy(update={"seed": seed})
 
     def phase2_params(self, task: str) -> TrainParams:
         if task not in self.phase2:

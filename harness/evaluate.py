@@ -65,7 +65,10 @@ def predict_and_score(
     max_length: int,
     description: str,
     cache_dir: Path | None = None,
+    per_example: dict[str, list[list[float]]] | None = None,
 ) -> dict[str, float]:
+    """Scores of ``examples``; when ``per_example`` is given, it receives each metric's
+    per-example sufficient statistics (:func:`harness.analysis.example_stats`)."""
     features = cached_featurize(spec, examples, tokenizer, max_length, cache_dir)
     logits = predict(model, features, tokenizer.pad_token_id, batch_size, description)
     labels = spec.labels
@@ -78,6 +81,10 @@ def predict_and_score(
     else:
         predictions = [labels[int(lg.argmax())] for lg in logits]
         golds = [ex["label"] for ex in examples]
+    if per_example is not None:
+        from harness.analysis import example_stats
+
+        per_example.update(example_stats(spec.kind, predictions, golds))
     return score(spec.kind, predictions, golds)
 
 
@@ -118,11 +125,13 @@ def evaluate_cell(
     model = auto.from_pretrained(str(model_dir))
     splits = _splits(spec, params.evaluation.splits)
     scores = []
+    example_lines: list[str] = []
     for language in spec.languages:
         for split in splits:
             examples = load_examples(spec, split, language)
             if not examples:
                 raise HarnessError(f"Task '{task}' has no {split} examples for '{language}'.")
+            stats: dict[str, list[list[float]]] = {}
             values = predict_and_score(
                 model,
                 tokenizer,
@@ -132,7 +141,22 @@ def evaluate_cell(
                 params.evaluation.max_length,
                 f"eval {task} {split} {language}",
                 params.paths.cache,
+                stats,
             )
+            example_lines += [
+                json.dumps(
+                    {
+                        "language": language,
+                        "split": split,
+                        "metric": metric,
+                        "ids": [str(ex.get("id", i)) for i, ex in enumerate(examples)],
+                        "stats": rows,
+                    },
+                    sort_keys=True,
+                    separators=(",", ":"),
+                )
+                for metric, rows in stats.items()
+            ]
             scores += [
                 {
                     "language": language,
@@ -164,8 +188,15 @@ def evaluate_cell(
         "scores": scores,
         "provenance": provenance,
     }
+    atomic_write_text(examples_path(out_file), "".join(line + "\n" for line in example_lines))
     atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def examples_path(result_file: Path) -> Path:
+    """The per-example file beside a result file: ``X.json`` -> ``X.examples.jsonl`` (one line
+    per language, split and metric, with every example's sufficient statistics)."""
+    return result_file.with_name(result_file.stem + ".examples.jsonl")
 
 
 def _input_hashes(spec: TaskSpec, model_dir: Path) -> dict[str, str]:

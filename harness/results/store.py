@@ -84,6 +84,22 @@ SELECT r.model, coalesce(r.intermediate_task, 'none') AS intermediate, r.target_
        count(*) FILTER (WHERE s.language <> t.train_language) AS n_languages
 FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
 GROUP BY ALL;
+CREATE OR REPLACE VIEW difficulty_tiers AS
+SELECT model, measure, task, avg(value) AS value, count(*) AS n_seeds,
+       ntile(3) OVER (PARTITION BY model, measure ORDER BY avg(value), task) AS tier
+FROM difficulty GROUP BY model, measure, task;
+CREATE OR REPLACE VIEW seed_gains AS
+SELECT model, intermediate_task, target_task, language, split, metric,
+       avg(gain) AS gain, stddev_samp(gain) AS gain_sd, count(*) AS n_seeds
+FROM gains WHERE intermediate_task IS NOT NULL GROUP BY ALL;
+CREATE OR REPLACE VIEW difficulty_gains AS
+SELECT d.model, d.measure, d.task, d.value AS difficulty, d.tier, g.split,
+       avg(g.gain) AS zero_shot_gain, count(DISTINCT g.language) AS n_languages
+FROM difficulty_tiers d
+JOIN seed_gains g ON g.model = d.model AND g.intermediate_task = d.task
+JOIN tasks t ON t.name = g.target_task AND t.primary_metric = g.metric
+WHERE g.language <> t.train_language
+GROUP BY ALL;
 """
 
 
@@ -259,6 +275,7 @@ def ingest(
     specs: Sequence[TaskSpec],
     replace: bool = False,
     quarantine_dir: Path | None = None,
+    difficulty: Sequence[tuple[str, str, float, str, int]] = (),
 ) -> dict[str, int]:
     """Validate result files and load the valid ones in one transaction; idempotent on the run
     key (model, intermediate, target, seed).
@@ -267,6 +284,10 @@ def ingest(
     beside a report and counted as ``quarantined``; without a quarantine folder any failure
     refuses the whole batch. A run already stored with other scores or another configuration is
     refused unless ``replace``. Either way, nothing stored changes unless the batch commits.
+
+    ``difficulty`` rows ``(task, measure, value, model, seed)`` (from
+    :func:`harness.difficulty.read_difficulty_file`) replace the stored value of their key in
+    the same transaction; their count is reported as ``difficulty`` when any are given.
     """
     from harness.results.validate import quarantine, validate_files
 
@@ -329,6 +350,13 @@ def ingest(
                     counts["added"] += 1
                 to_insert.append((key, result, path))
             _insert(con, to_insert)
+            if difficulty:
+                con.executemany(
+                    "INSERT OR REPLACE INTO difficulty (task, measure, value, model, seed) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [tuple(row) for row in difficulty],
+                )
+                counts["difficulty"] = len(difficulty)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

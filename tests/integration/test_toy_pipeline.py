@@ -64,8 +64,11 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ws
 
 
-def cell_scores(ws: Path, cell: str) -> list[dict]:
-    return json.loads((ws / "results" / "cells" / f"{cell}.json").read_text())["scores"]
+SEED = 13  # the first of grid.seeds
+
+
+def cell_scores(ws: Path, cell: str, seed: int = SEED) -> list[dict]:
+    return json.loads((ws / "results" / "cells" / f"{cell}-s{seed}.json").read_text())["scores"]
 
 
 def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
@@ -89,7 +92,7 @@ def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
         for lang in languages
     }
     assert set(rows) == expected
-    assert len(rows) == len(expected)
+    assert len(rows) == len(expected) * len(params["grid"]["seeds"])
 
 
 def test_pipeline_is_up_to_date_after_repro(workspace: Path) -> None:
@@ -137,10 +140,17 @@ def test_leaderboard_command(workspace: Path) -> None:
 def test_same_seed_gives_bit_identical_results(workspace: Path) -> None:
     cell = "toy_lexical-toy_ner"
     before = cell_scores(workspace, cell)
-    weights = workspace / "models/phase2" / cell / "model.safetensors"
+    weights = workspace / "models/phase2" / f"{cell}-s{SEED}" / "model.safetensors"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     run(
-        ["dvc", "repro", "--force", "--single-item", f"target@{cell}", f"evaluate@{cell}"],
+        [
+            "dvc",
+            "repro",
+            "--force",
+            "--single-item",
+            f"target@{cell}-{SEED}",
+            f"evaluate@{cell}-{SEED}",
+        ],
         workspace,
     )
     assert hashlib.sha256(weights.read_bytes()).hexdigest() == digest
@@ -158,15 +168,18 @@ def test_changing_one_task_reruns_only_its_stages(workspace: Path, tmp_path: Pat
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     out = run(["dvc", "repro"], copy).stdout
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-    targets = params["grid"]["target"]
+    targets, seeds = params["grid"]["target"], params["grid"]["seeds"]
     assert ran == {
         "intermediate@toy_relational",
-        *(f"target@toy_relational-{t}" for t in targets),
-        *(f"evaluate@toy_relational-{t}" for t in targets),
+        "difficulty@toy_relational",
+        *(f"target@toy_relational-{t}-{s}" for t in targets for s in seeds),
+        *(f"evaluate@toy_relational-{t}-{s}" for t in targets for s in seeds),
         "ingest",
+        "analyze",
     }
-    unchanged = json.loads((workspace / "results/cells/toy_lexical-toy_nli.json").read_text())
-    assert json.loads((copy / "results/cells/toy_lexical-toy_nli.json").read_text()) == unchanged
+    name = f"results/cells/toy_lexical-toy_nli-s{SEED}.json"
+    unchanged = json.loads((workspace / name).read_text())
+    assert json.loads((copy / name).read_text()) == unchanged
 
 
 def test_provenance_matches_the_dvc_lock(workspace: Path) -> None:
@@ -175,8 +188,11 @@ def test_provenance_matches_the_dvc_lock(workspace: Path) -> None:
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     for intermediate in params["grid"]["intermediate"]:
         for target in params["grid"]["target"]:
-            cell = f"{intermediate}-{target}"
-            locked = {d["path"]: d["md5"] for d in lock[f"evaluate@{cell}"]["deps"]}
+            cell = f"{intermediate}-{target}-s{SEED}"
+            locked = {
+                d["path"]: d["md5"]
+                for d in lock[f"evaluate@{intermediate}-{target}-{SEED}"]["deps"]
+            }
             provenance = json.loads((workspace / "results/cells" / f"{cell}.json").read_text())[
                 "provenance"
             ]
@@ -206,3 +222,53 @@ def test_database_schema_languages_and_export(workspace: Path, tmp_path: Path) -
         workspace,
     )
     assert (tmp_path / "scores.csv").is_file() and "scores.csv" in out.stdout
+
+
+def _difficulty_rows(workspace: Path) -> list[tuple]:
+    con = duckdb.connect(str(workspace / "results/xtransfer.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "SELECT d.task, d.measure, d.value, t.difficulty_rank FROM difficulty d "
+            "JOIN tasks t ON t.name = d.task"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_difficulty_measures_and_analysis(workspace: Path) -> None:
+    """Every measure is stored for every intermediate task, with tiers, and the analysis wrote
+    its tables and metrics."""
+    rows = _difficulty_rows(workspace)
+    con = duckdb.connect(str(workspace / "results/xtransfer.duckdb"), read_only=True)
+    try:
+        tiers = con.execute("SELECT count(*) FROM difficulty_tiers").fetchone()
+    finally:
+        con.close()
+    measures = {(task, measure) for task, measure, _, _ in rows}
+    tasks = ("toy_lexical", "toy_relational", "toy_compositional")
+    assert measures == {
+        (t, m) for t in tasks for m in ("neg_mean_pvi", "baseline_error", "hard_to_learn")
+    }
+    assert tiers == (9,)
+    metrics = json.loads((workspace / "results/analysis/metrics.json").read_text())
+    assert set(metrics["difficulty_ranking"]) == {"neg_mean_pvi", "baseline_error", "hard_to_learn"}
+    assert metrics["gains"]["cells"] == 3 * 2 * 5  # intermediate x target x language
+    for name in ("gains", "correlations", "difficulty", "difficulty_gain"):
+        assert (workspace / "results/analysis" / f"{name}.csv").is_file()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the tiny toy encoder does not learn toy_lexical / toy_relational (dev accuracy at "
+    "chance, mean PVI ~0 bits; measured in the difficulty issue's report), so mean PVI cannot "
+    "rank the tasks yet; strict: remove this marker once the toy tasks are learnable",
+)
+def test_mean_pvi_ranks_the_toy_tasks_in_their_constructed_order(workspace: Path) -> None:
+    """Acceptance of the difficulty issue: Spearman(constructed rank, -mean PVI) >= 0.9."""
+    from scipy.stats import spearmanr
+
+    pvi = [
+        (rank, value) for _, m, value, rank in _difficulty_rows(workspace) if m == "neg_mean_pvi"
+    ]
+    rho = spearmanr([r for r, _ in pvi], [v for _, v in pvi]).statistic
+    assert rho >= 0.9, pvi

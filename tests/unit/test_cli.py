@@ -20,6 +20,8 @@ COMMANDS = [
     "leaderboard",
     "export",
     "sweep",
+    "difficulty",
+    "analyze",
 ]
 
 
@@ -132,3 +134,44 @@ def test_data_and_pretrain_on_a_tiny_profile(tmp_path: Path) -> None:
     info = json.loads((tmp_path / "enc" / "phase.json").read_text(encoding="utf-8"))
     assert info["languages"] == ["en", "xa", "xb", "xc", "xd"]
     assert (tmp_path / "enc" / "model.safetensors").is_file()
+
+
+def test_ingest_difficulty_files_and_analyze(tmp_path: Path) -> None:
+    """`harness ingest --difficulty` loads difficulty files beside the results; `harness analyze`
+    prints its tables and writes its files; an unknown task in a difficulty file is refused."""
+    import json
+
+    import numpy as np
+
+    from tests.unit.test_analysis import _cell
+    from tests.unit.test_store import LANGS
+
+    (tmp_path / "data" / "toy").mkdir(parents=True)
+    (tmp_path / "data" / "toy" / "languages.json").write_text(json.dumps(LANGS), encoding="utf-8")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    cells, difficulty = tmp_path / "cells", tmp_path / "difficulty"
+    cells.mkdir()
+    difficulty.mkdir()
+    rng = np.random.default_rng(0)
+    for setting, p in (("none", 0.5), ("toy_lexical", 0.6), ("toy_relational", 0.55)):
+        _cell(cells, setting, 13, {lang["code"]: rng.random(200) < p for lang in LANGS})
+    for value, task in ((-0.5, "toy_lexical"), (-0.1, "toy_relational")):
+        row = {"task": task, "model": "m", "seed": 13, "measures": {"neg_mean_pvi": value}}
+        (difficulty / f"{task}.json").write_text(json.dumps(row), encoding="utf-8")
+    loaded = harness(
+        "ingest", "cells", "--db", "r.duckdb", "--difficulty", "difficulty", cwd=tmp_path
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stderr.strip().splitlines()[-1])["difficulty"] == 2
+    analyzed = harness(
+        "analyze", "--cells", "cells", "--difficulty", "difficulty", "--out", "a", cwd=tmp_path
+    )
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert "Gain over the baseline" in analyzed.stdout and "neg_mean_pvi" in analyzed.stdout
+    assert (tmp_path / "a" / "metrics.json").is_file()
+    bad = {"task": "nope", "model": "m", "seed": 13, "measures": {"neg_mean_pvi": 0.1}}
+    (difficulty / "nope.json").write_text(json.dumps(bad), encoding="utf-8")
+    refused = harness(
+        "ingest", "cells", "--db", "r.duckdb", "--difficulty", "difficulty", cwd=tmp_path
+    )
+    assert refused.returncode == 2 and "unknown task 'nope'" in refused.stderr

@@ -402,3 +402,54 @@ def test_working_copy_of_a_killed_ingest_is_cleaned_up(tmp_path: Path, files: li
     ingest(db, files, LANGS, SPECS)
     assert not stale.exists()
     assert set(before) < set(dump(db))
+
+
+def test_difficulty_rows_are_ingested_with_the_results(tmp_path: Path, files: list[Path]) -> None:
+    db = tmp_path / "r.duckdb"
+    rows = [
+        ("toy_lexical", "neg_mean_pvi", -0.8, "m", 1),
+        ("toy_lexical", "hard_to_learn", 0.1, "m", 1),
+    ]
+    counts = ingest(db, files, LANGS, SPECS, difficulty=rows)
+    assert counts["difficulty"] == 2 and counts["added"] == 2
+    rows[0] = ("toy_lexical", "neg_mean_pvi", -0.7, "m", 1)  # a rerun replaces its value
+    ingest(db, files, LANGS, SPECS, difficulty=rows[:1])
+    con = connect_readonly(db)
+    try:
+        stored = con.execute(
+            "SELECT task, measure, value, model, seed FROM difficulty ORDER BY measure"
+        ).fetchall()
+    finally:
+        con.close()
+    assert stored == [rows[1], rows[0]]
+
+
+def test_difficulty_views(tmp_path: Path) -> None:
+    """Tiers (terciles) per measure, and each task's mean zero-shot gain beside its difficulty."""
+    db = tmp_path / "r.duckdb"
+    files = [write(tmp_path, "base", result(None, base=0.5))]
+    for name, base in (("toy_lexical", 0.7), ("toy_relational", 0.6), ("toy_compositional", 0.4)):
+        files.append(write(tmp_path, name, result(name, base=base)))
+    rows = [
+        ("toy_lexical", "neg_mean_pvi", -0.9, "m", 1),
+        ("toy_relational", "neg_mean_pvi", -0.5, "m", 1),
+        ("toy_compositional", "neg_mean_pvi", -0.1, "m", 1),
+    ]
+    ingest(db, files, LANGS, SPECS, difficulty=rows)
+    con = connect_readonly(db)
+    try:
+        tiers = con.execute(
+            "SELECT task, tier FROM difficulty_tiers WHERE measure = 'neg_mean_pvi' ORDER BY tier"
+        ).fetchall()
+        points = con.execute(
+            "SELECT task, round(zero_shot_gain, 6), n_languages FROM difficulty_gains "
+            "ORDER BY difficulty"
+        ).fetchall()
+    finally:
+        con.close()
+    assert tiers == [("toy_lexical", 1), ("toy_relational", 2), ("toy_compositional", 3)]
+    assert points == [
+        ("toy_lexical", 0.2, 4),
+        ("toy_relational", 0.1, 4),
+        ("toy_compositional", -0.1, 4),
+    ]

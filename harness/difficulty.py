@@ -1,0 +1,324 @@
+"""Difficulty measures of an English intermediate task, one result file per task.
+
+Every measure is stored oriented so that **higher means harder**, as the leaderboard and the
+analysis read them (tier 1 = easiest):
+
+``neg_mean_pvi``
+    Minus the V-usable information of the task for the encoder (Ethayarajh et al., ICML 2022,
+    "Understanding Dataset Difficulty with V-Usable Information"), estimated as the mean
+    pointwise V-information over the held-out (dev) examples::
+
+        PVI(x -> y) = -log2 g_null(y | null input) + log2 g(y | x)
+
+    where ``g`` is the pretrained encoder fine-tuned on the real training inputs (all, or a seeded
+    sample of ``difficulty.train_examples``) and ``g_null``
+    the same encoder fine-tuned, with the same hyperparameters and seed, on the training labels
+    with *null* inputs (empty sentences). The mean PVI is in bits; a task whose labels the model
+    can read off the input has high PVI (easy), noise or an unlearnable rule gives ~0 (hard).
+``baseline_error``
+    ``1 -`` the task's own English dev score (primary metric) after phase 1, read from the
+    phase-1 encoder's ``phase.json``.
+``hard_to_learn``
+    Dataset cartography (Swayamdipta et al., EMNLP 2020): during the fine-tuning of ``g`` the
+    gold-label probability of every (sampled) training example is measured after each epoch;
+    *confidence* is its mean over epochs and *variability* its standard deviation. The measure
+    is the share of examples in the hard-to-learn region: confidence below
+    ``difficulty.hard_confidence`` and variability below ``difficulty.hard_variability``.
+
+The file also records the raw mean PVI, the per-epoch dev accuracy of ``g`` and the
+cartography summary. :func:`tiers` groups tasks into difficulty tiers per measure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.config import BASELINE, DifficultyParams, Params, TrainParams
+from harness.data.cache import cached_featurize
+from harness.data.features import Feature, collate
+from harness.data.sources import Example, load_examples
+from harness.errors import HarnessError
+from harness.io import atomic_write_text
+from harness.modeling import head_model, load_tokenizer, read_phase
+from harness.progress import progress_bar
+from harness.provenance import now
+from harness.seeding import seed_everything
+from harness.tasks import Registry, TaskSpec
+from harness.train import _param_groups, pick_device
+
+DIFFICULTY_SCHEMA_VERSION = 1
+MEASURES = ("neg_mean_pvi", "baseline_error", "hard_to_learn")
+"""Stored measures, each oriented so that higher means harder."""
+SEQUENCE_KINDS = frozenset({"classification", "pair_classification"})
+
+
+def null_examples(examples: Sequence[Example]) -> list[Example]:
+    """The examples with their inputs emptied (labels kept): the null input of V-information."""
+    out = []
+    for ex in examples:
+        null = dict(ex)
+        for field in ("sentence1", "sentence2"):
+            if field in null:
+                null[field] = ""
+        out.append(null)
+    return out
+
+
+def gold_probabilities(
+    model: Any, features: Sequence[Feature], pad_id: int, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """p(gold label | input) for every feature, in input order (float64), and whether the
+    predicted label is the gold one."""
+    from harness.evaluate import predict
+
+    logits = predict(model, features, pad_id, batch_size, "gold probabilities")
+    probs = np.empty(len(features), dtype=np.float64)
+    correct = np.empty(len(features), dtype=bool)
+    for i, (lg, feature) in enumerate(zip(logits, features, strict=True)):
+        assert isinstance(feature.label, int)
+        probs[i] = float(torch.softmax(lg.double(), dim=-1)[feature.label])
+        correct[i] = int(lg.argmax()) == feature.label
+    return probs, correct
+
+
+def fit_with_epochs(
+    model: Any,
+    features: Sequence[Feature],
+    pad_id: int,
+    tp: TrainParams,
+    generator: torch.Generator,
+    description: str,
+    on_epoch_end: Callable[[int], None],
+) -> float:
+    """Fine-tune ``model`` as :func:`harness.train.train` does (AdamW, linear warm-up and
+    decay, clipping, seeded order), calling ``on_epoch_end(epoch)`` after every epoch (the model
+    is in eval mode during the call). Returns the last step's loss."""
+    from transformers import get_linear_schedule_with_warmup
+
+    device = pick_device()
+    model.to(device)
+    n = len(features)
+    if n == 0:
+        raise HarnessError(f"{description}: no training examples.")
+    epochs = max(1, math.ceil(tp.epochs))
+    steps_per_epoch = math.ceil(n / tp.batch_size)
+    total = epochs * steps_per_epoch
+    optimizer = torch.optim.AdamW(_param_groups(model, tp.weight_decay), lr=tp.learning_rate)
+    scheduler = get_linear_schedule_with_warmup(optimizer, round(tp.warmup_ratio * total), total)
+    loss_value = float("nan")
+    with progress_bar(description, total) as advance:
+        for epoch in range(epochs):
+            model.train()
+            order = torch.randperm(n, generator=generator).tolist()
+            for first in range(0, n, tp.batch_size):
+                indices = order[first : first + tp.batch_size]
+                batch = {
+                    k: v.to(device)
+                    for k, v in collate([features[i] for i in indices], pad_id).items()
+                }
+                optimizer.zero_grad(set_to_none=True)
+                loss = model(**batch).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tp.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                loss_value = float(loss.item())
+                advance(loss_value)
+            model.eval()
+            on_epoch_end(epoch)
+    model.eval()
+    return loss_value
+
+
+def cartography(gold_probs_by_epoch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence (mean) and variability (population standard deviation) over epochs of each
+    example's gold-label probability; input shape (epochs, examples)."""
+    probs = np.asarray(gold_probs_by_epoch, dtype=np.float64)
+    return probs.mean(axis=0), probs.std(axis=0)
+
+
+def hard_to_learn_share(
+    confidence: np.ndarray, variability: np.ndarray, max_confidence: float, max_variability: float
+) -> float:
+    """Share of examples in the hard-to-learn region (low confidence, low variability)."""
+    hard = (confidence < max_confidence) & (variability < max_variability)
+    return float(hard.mean()) if len(hard) else float("nan")
+
+
+def pointwise_v_information(p_model: np.ndarray, p_null: np.ndarray) -> np.ndarray:
+    """PVI in bits: log2 g(y|x) - log2 g_null(y|null), per example."""
+    tiny = np.finfo(np.float64).tiny
+    return np.log2(np.maximum(p_model, tiny)) - np.log2(np.maximum(p_null, tiny))
+
+
+def baseline_error(phase1: dict[str, Any], metric: str) -> float:
+    dev = phase1.get("dev") or {}
+    if metric not in dev:
+        raise HarnessError(
+            f"The phase-1 record has no dev '{metric}' score; rerun the intermediate stage."
+        )
+    return 1.0 - float(dev[metric])
+
+
+def _subset(n: int, k: int, seed: int) -> list[int]:
+    """A seeded sample of ``min(n, k)`` indices (sorted), or all when ``k`` is 0."""
+    if k <= 0 or k >= n:
+        return list(range(n))
+    return sorted(random.Random(seed).sample(range(n), k))
+
+
+def _train_and_probe(
+    params: Params,
+    spec: TaskSpec,
+    pretrained: Path,
+    tp: TrainParams,
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    probe: Sequence[int],
+    label: str,
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Fine-tune a fresh head on ``pretrained``; return (gold probabilities of the ``probe``
+    training examples after each epoch, shape (epochs, len(probe)); gold probabilities on dev;
+    dev accuracy after each epoch)."""
+    generator = seed_everything(params.seed)
+    tokenizer = load_tokenizer(pretrained)
+    pad = tokenizer.pad_token_id
+    cache = params.paths.cache
+    train = cached_featurize(spec, train_examples, tokenizer, tp.max_length, cache)
+    dev = cached_featurize(spec, dev_examples, tokenizer, tp.max_length, cache)
+    probe_features = [train[i] for i in probe]
+    model = head_model(pretrained, spec, params.seed)
+    batch = params.evaluation.batch_size
+    by_epoch: list[np.ndarray] = []
+    dev_accuracy: list[float] = []
+
+    final_dev: list[np.ndarray] = []
+
+    def on_epoch_end(epoch: int) -> None:
+        if probe_features:
+            by_epoch.append(gold_probabilities(model, probe_features, pad, batch)[0])
+        probs, correct = gold_probabilities(model, dev, pad, batch)
+        dev_accuracy.append(float(correct.mean()))
+        final_dev[:] = [probs]
+
+    fit_with_epochs(model, train, pad, tp, generator, label, on_epoch_end)
+    probe_probs = np.stack(by_epoch) if by_epoch else np.zeros((0, 0))
+    return probe_probs, final_dev[0], dev_accuracy
+
+
+def measure_task(
+    params: Params,
+    registry: Registry,
+    task: str,
+    pretrained: Path,
+    phase1_dir: Path,
+    out_file: Path,
+) -> dict[str, Any]:
+    """Compute every difficulty measure of one intermediate task and write its result file."""
+    if task == BASELINE:
+        raise HarnessError(f"'{BASELINE}' is the baseline, not an intermediate task to measure.")
+    spec = registry.get(task, role="intermediate")
+    if spec.kind not in SEQUENCE_KINDS:
+        raise HarnessError(
+            f"Difficulty measures need a sequence classification task; '{task}' is of kind "
+            f"'{spec.kind}'. Leave it out of the difficulty stage (params.yaml difficulty.tasks)."
+        )
+    dp: DifficultyParams = params.difficulty
+    tp = params.phase1_params(task)
+    started, clock = now(), time.monotonic()
+    phase1 = read_phase(phase1_dir)
+    error = baseline_error(phase1, spec.primary_metric)
+    train_examples = load_examples(spec, "train", spec.train_language)
+    if dp.train_examples:
+        chosen = _subset(len(train_examples), dp.train_examples, params.seed + 1)
+        train_examples = [train_examples[i] for i in chosen]
+    dev_examples = load_examples(spec, "dev", spec.train_language)
+    probe = _subset(len(train_examples), dp.cartography_examples, params.seed)
+    by_epoch, p_model, dev_accuracy = _train_and_probe(
+        params, spec, pretrained, tp, train_examples, dev_examples, probe, f"difficulty: {task}"
+    )
+    _, p_null, _ = _train_and_probe(
+        params,
+        spec,
+        pretrained,
+        tp,
+        null_examples(train_examples),
+        null_examples(dev_examples),
+        [],
+        f"difficulty: {task} (null inputs)",
+    )
+    pvi = pointwise_v_information(p_model, p_null)
+    confidence, variability = cartography(by_epoch)
+    hard = hard_to_learn_share(confidence, variability, dp.hard_confidence, dp.hard_variability)
+    mean_pvi = float(pvi.mean())
+    result = {
+        "schema_version": DIFFICULTY_SCHEMA_VERSION,
+        "task": task,
+        "model": params.model.name,
+        "seed": params.seed,
+        "measures": {"neg_mean_pvi": -mean_pvi, "baseline_error": error, "hard_to_learn": hard},
+        "details": {
+            "mean_pvi_bits": mean_pvi,
+            "pvi_quartiles": [float(q) for q in np.percentile(pvi, [25, 50, 75])],
+            "n_dev": len(dev_examples),
+            "dev_accuracy_by_epoch": dev_accuracy,
+            "phase1_dev": phase1.get("dev"),
+            "cartography_examples": len(probe),
+            "train_examples": len(train_examples),
+            "epochs": int(by_epoch.shape[0]),
+            "mean_confidence": float(confidence.mean()) if len(confidence) else None,
+            "mean_variability": float(variability.mean()) if len(variability) else None,
+            "hard_confidence": dp.hard_confidence,
+            "hard_variability": dp.hard_variability,
+        },
+        "params": {
+            "phase1": tp.model_dump(mode="json"),
+            "difficulty": dp.model_dump(mode="json"),
+        },
+        "started_at": started,
+        "finished_at": now(),
+        "seconds": round(time.monotonic() - clock, 3),
+    }
+    atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def read_difficulty_file(path: Path) -> list[tuple[str, str, float, str, int]]:
+    """Rows ``(task, measure, value, model, seed)`` of one difficulty result file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        rows = [
+            (str(raw["task"]), str(m), float(v), str(raw["model"]), int(raw["seed"]))
+            for m, v in raw["measures"].items()
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise HarnessError(
+            f"Difficulty file '{path}' is unreadable or incomplete ({exc}); rerun its stage "
+            "(`dvc repro difficulty`)."
+        ) from exc
+    for task, measure, value, _, _ in rows:
+        if not math.isfinite(value):
+            raise HarnessError(
+                f"Difficulty file '{path}': measure '{measure}' of '{task}' is not a finite "
+                "number; rerun its stage."
+            )
+    return rows
+
+
+def tiers(values: dict[str, float], n: int = 3) -> dict[str, int]:
+    """Difficulty tiers by quantile of the values (terciles for ``n=3``): 1 = easiest.
+
+    Ties are broken by task name so the tiers are deterministic."""
+    if n < 1:
+        raise HarnessError("The number of difficulty tiers must be at least 1.")
+    order = sorted(values, key=lambda task: (values[task], task))
+    return {task: math.ceil((rank + 1) * n / len(order)) for rank, task in enumerate(order)}

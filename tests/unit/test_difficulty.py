@@ -1,0 +1,182 @@
+"""Difficulty measures: definitions on known inputs, and the stage end to end on a tiny model."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from harness.config import load_params
+from harness.difficulty import (
+    baseline_error,
+    cartography,
+    hard_to_learn_share,
+    measure_task,
+    null_examples,
+    pointwise_v_information,
+    read_difficulty_file,
+    tiers,
+)
+from harness.errors import HarnessError
+from harness.tasks import Registry
+from tests.conftest import REPO, WORDS, write_jsonl
+
+
+def test_pvi_is_the_log_ratio_in_bits() -> None:
+    model = np.array([1.0, 0.5, 0.25, 0.9])
+    null = np.array([0.5, 0.5, 0.5, 0.3])
+    assert pointwise_v_information(model, null) == pytest.approx([1.0, 0.0, -1.0, np.log2(3.0)])
+    assert np.isfinite(pointwise_v_information(np.array([0.0]), np.array([0.5]))).all()
+
+
+def test_cartography_and_hard_to_learn_share() -> None:
+    probs = np.array(
+        [
+            [0.9, 0.1, 0.1, 0.2],
+            [0.95, 0.1, 0.9, 0.2],
+            [1.0, 0.1, 0.1, 0.2],
+        ]
+    )  # epochs x examples
+    confidence, variability = cartography(probs)
+    assert confidence == pytest.approx(probs.mean(axis=0))
+    assert variability == pytest.approx(probs.std(axis=0))
+    # example 0 easy, 1 and 3 hard to learn (low confidence, stable), 2 ambiguous (variable)
+    assert hard_to_learn_share(confidence, variability, 0.5, 0.2) == pytest.approx(0.5)
+
+
+def test_baseline_error_and_null_inputs() -> None:
+    assert baseline_error({"dev": {"accuracy": 0.75}}, "accuracy") == pytest.approx(0.25)
+    with pytest.raises(HarnessError, match="no dev 'f1'"):
+        baseline_error({"dev": {"accuracy": 0.75}}, "f1")
+    rows = [{"id": "a", "sentence1": "x y", "sentence2": "z", "label": "l"}]
+    assert null_examples(rows) == [{"id": "a", "sentence1": "", "sentence2": "", "label": "l"}]
+    assert rows[0]["sentence1"] == "x y"  # the input is not modified
+
+
+def test_tiers_are_quantile_groups_easiest_first() -> None:
+    values = {"a": 0.1, "b": 0.5, "c": 0.9, "d": 0.3, "e": 0.7, "f": 1.1}
+    assert tiers(values, 3) == {"a": 1, "d": 1, "b": 2, "e": 2, "c": 3, "f": 3}
+    assert tiers({"x": 1.0, "y": 2.0, "z": 3.0}) == {"x": 1, "y": 2, "z": 3}
+    assert set(tiers({"x": 1.0, "y": 1.0}, 2).values()) == {1, 2}  # ties broken by name
+
+
+def test_unreadable_difficulty_file_says_what_to_do(tmp_path: Path) -> None:
+    bad = tmp_path / "t.json"
+    bad.write_text('{"task": "t", "measures": {"x": "NaN"}, "model": "m", "seed": 1}')
+    with pytest.raises(HarnessError, match="not a finite number"):
+        read_difficulty_file(bad)
+    bad.write_text("{")
+    with pytest.raises(HarnessError, match="rerun its stage"):
+        read_difficulty_file(bad)
+
+
+def _tiny_encoder(tokenizer: Any, out: Path) -> None:
+    import torch
+
+    from harness.config import ModelParams
+    from harness.modeling import new_mlm_model, write_phase
+
+    torch.manual_seed(0)
+    params = ModelParams(
+        name="tiny",
+        source="pretrain",
+        hidden_size=32,
+        num_layers=1,
+        num_heads=2,
+        intermediate_size=64,
+        max_position=64,
+        dropout=0.0,
+    )
+    model = new_mlm_model(params, tokenizer)
+    model.roberta.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    write_phase(out, {"phase": 0})
+
+
+def _task(root: Path, name: str, rule: str, n: int, seed: int) -> None:
+    """A pair task; 'learnable': the label says whether sentence1 contains 'dog'; 'random':
+    random labels."""
+    rng = random.Random(seed)
+    words = [w for w in WORDS.split() if w not in ("dog", ".")]
+
+    def row(i: int) -> dict[str, Any]:
+        has_dog = rng.random() < 0.5
+        s1 = rng.sample(words, 4) + (["dog"] if has_dog else [])
+        rng.shuffle(s1)
+        label = ("yes" if has_dog else "no") if rule == "learnable" else rng.choice(["yes", "no"])
+        return {
+            "id": f"{i}",
+            "sentence1": " ".join(s1),
+            "sentence2": " ".join(rng.sample(words, 3)),
+            "label": label,
+        }
+
+    write_jsonl(root / "data" / name / "train.jsonl", [row(i) for i in range(n)])
+    write_jsonl(root / "data" / name / "dev.jsonl", [row(i) for i in range(n // 2)])
+    spec = {
+        "name": name,
+        "role": "intermediate",
+        "kind": "pair_classification",
+        "source": {
+            "type": "local",
+            "path": f"data/{name}",
+            "files": {"train": "train.jsonl", "dev": "dev.jsonl"},
+        },
+        "labels": ["yes", "no"],
+        "metric": "accuracy",
+    }
+    (root / "tasks").mkdir(exist_ok=True)
+    (root / "tasks" / f"{name}.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    phase1 = root / "enc" / name
+    phase1.mkdir(parents=True)
+    (phase1 / "phase.json").write_text(json.dumps({"phase": 1, "dev": {"accuracy": 0.8}}))
+
+
+def test_measure_task_end_to_end(
+    tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A learnable task has more usable information than one with random labels; the file
+    is complete, loads as database rows, and a rerun is bit-identical."""
+    monkeypatch.chdir(tmp_path)
+    _tiny_encoder(tokenizer, tmp_path / "enc" / "none")
+    raw = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    raw["paths"]["cache"] = None
+    raw["task_dirs"] = [str(tmp_path / "tasks")]
+    train = {"epochs": 4, "learning_rate": 3e-3, "batch_size": 16, "max_length": 32}
+    raw["phase1"] = {"easy": train, "noise": train}
+    raw["grid"]["intermediate"] = ["none", "easy", "noise"]
+    raw["difficulty"]["cartography_examples"] = 50
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    params = load_params(tmp_path / "params.yaml")
+    _task(tmp_path, "easy", "learnable", 240, 1)
+    _task(tmp_path, "noise", "random", 240, 2)
+    registry = Registry.load(params.task_dirs)
+    results = {}
+    for name in ("easy", "noise"):
+        out = tmp_path / "results" / f"{name}.json"
+        results[name] = measure_task(
+            params, registry, name, tmp_path / "enc" / "none", tmp_path / "enc" / name, out
+        )
+    easy, noise = results["easy"], results["noise"]
+    assert easy["measures"]["baseline_error"] == pytest.approx(0.2)
+    assert set(easy["measures"]) == {"neg_mean_pvi", "baseline_error", "hard_to_learn"}
+    assert easy["details"]["mean_pvi_bits"] > 0.3, easy["details"]
+    assert easy["details"]["mean_pvi_bits"] > noise["details"]["mean_pvi_bits"] + 0.3
+    assert easy["measures"]["hard_to_learn"] < noise["measures"]["hard_to_learn"]
+    assert easy["details"]["epochs"] == 4 and easy["details"]["cartography_examples"] == 50
+    rows = read_difficulty_file(tmp_path / "results" / "easy.json")
+    assert ("easy", "neg_mean_pvi", easy["measures"]["neg_mean_pvi"], "toy-xlmr-tiny", 13) in rows
+    again = measure_task(
+        params,
+        registry,
+        "easy",
+        tmp_path / "enc" / "none",
+        tmp_path / "enc" / "easy",
+        tmp_path / "again.json",
+    )
+    assert again["measures"] == easy["measures"]
