@@ -61,7 +61,11 @@ def reduce_params(path: Path) -> None:
         vocab_size=800, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64
     )
     params["pretrain"]["epochs"] = 1
-    params["grid"] = {"intermediate": ["none", "toy_lexical"], "target": ["toy_nli"]}
+    params["grid"] = {
+        "intermediate": ["none", "toy_lexical"],
+        "target": ["toy_nli"],
+        "seeds": [params["seed"]],
+    }
     params["phase1"] = {"toy_lexical": {**params["phase1"]["toy_lexical"], "epochs": 1}}
     params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}
     params["cluster"]["poll_s"] = 1.0
