@@ -20,10 +20,11 @@ from harness.io import atomic_write_text
 from harness.metrics import score
 from harness.progress import progress_bar
 from harness.provenance import collect, now
+from harness.results.files import with_checksum
 from harness.tasks import LocalSource, Registry, TaskSpec
 from harness.train import pick_device
 
-RESULT_SCHEMA_VERSION = 2
+RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
 
 
 @torch.no_grad()
@@ -164,6 +165,7 @@ def evaluate_cell(
         "scores": scores,
         "provenance": provenance,
     }
+    result = with_checksum(result)
     atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
 
