@@ -59,6 +59,8 @@ class Provenance(BaseModel):
 
 CHECKSUM_FROM_VERSION = 3
 """The first result-file schema version whose files must carry a checksum."""
+MAX_SCHEMA_VERSION = 3
+"""The newest result-file schema version this harness reads."""
 
 
 def canonical_json(content: dict[str, Any]) -> str:
@@ -85,7 +87,7 @@ def verify_checksum(path: Path, raw: Any) -> None:
     stored = raw.get("checksum")
     version = raw.get("schema_version")
     if stored is None:
-        if isinstance(version, int) and version >= CHECKSUM_FROM_VERSION:
+        if isinstance(version, int) and CHECKSUM_FROM_VERSION <= version <= MAX_SCHEMA_VERSION:
             raise HarnessError(
                 f"Result file '{path}' (schema version {version}) has no checksum, so its "
                 "integrity cannot be checked; it is not used. Regenerate it: delete it and run "
@@ -103,7 +105,7 @@ def verify_checksum(path: Path, raw: Any) -> None:
 
 
 class ResultFile(_Strict):
-    schema_version: int = Field(ge=1, le=3)
+    schema_version: int = Field(ge=1, le=MAX_SCHEMA_VERSION)
     run_id: str = Field(min_length=1)
     model: str = Field(min_length=1)
     intermediate_task: str | None
