@@ -14,6 +14,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -54,6 +55,19 @@ def write_error(path: Path, exc: OSError) -> ArtefactWriteError:
         f"Could not write '{path}': {exc.strerror or exc}. Nothing partial was left under that "
         f"name. {hint}"
     )
+
+
+def as_os_error(exc: BaseException) -> OSError:
+    """``exc`` as an :class:`OSError`: writers in Rust or C++ (safetensors, torch.save) report
+    I/O failures as their own exception types, with ``(os error N)`` (Rust) or ``"errno":"N"``
+    (DuckDB) in the message."""
+    if isinstance(exc, OSError):
+        return exc
+    found = re.search(r"os error (\d+)|\"errno\": ?\"?(\d+)", str(exc))
+    if found:
+        number = int(found.group(1) or found.group(2))
+        return OSError(number, os.strerror(number))
+    return OSError(0, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -192,8 +206,10 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
     try:
         yield staging
         publish_dir(staging, out_dir)
-    except OSError as exc:
-        raise write_error(out_dir, exc) from exc
+    except HarnessError:
+        raise
+    except Exception as exc:  # the block only writes files: any failure is a failed write
+        raise write_error(out_dir, as_os_error(exc)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -184,7 +184,7 @@ def _save_checkpoint(
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
         fsync_dir(folder)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # torch.save reports write failures as RuntimeError
         shutil.rmtree(partial, ignore_errors=True)
         _warn(
             f"could not write the checkpoint at step {step} to '{folder}' ({exc}); training "

@@ -147,8 +147,12 @@ def run_key(result: ResultFile) -> str:
 @contextmanager
 def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
     lock_path = db_path.with_name(db_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("w")
+    except OSError as exc:
+        raise _db_write_error(db_path, exc) from exc
+    with handle:
         deadline = time.monotonic() + timeout_s
         delay = 0.05
         while True:
@@ -194,9 +198,20 @@ def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         with work.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(work, db_path)
+    except (OSError, duckdb.IOException) as exc:  # disk full, permission denied, ...
+        raise _db_write_error(db_path, exc) from exc
     finally:
         work.unlink(missing_ok=True)
         work.with_name(work.name + ".wal").unlink(missing_ok=True)
+
+
+def _db_write_error(db_path: Path, exc: Exception) -> HarnessError:
+    from harness.io import as_os_error, write_error
+
+    error = write_error(db_path, as_os_error(exc))
+    return HarnessError(
+        f"{error} The database is unchanged: nothing of this batch was stored; rerun the ingest."
+    )
 
 
 def connect_readonly(
@@ -281,7 +296,6 @@ def ingest(
     results = report.valid
     keys = [run_key(r) for _, r in results]
     counts = {"added": 0, "unchanged": 0, "replaced": 0, "quarantined": len(report.problems)}
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     with _write_lock(db_path), _copy_on_write(db_path) as con:
         try:
             con.execute("BEGIN TRANSACTION")

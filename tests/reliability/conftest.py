@@ -44,6 +44,16 @@ def tiny_params(**checkpoint: Any) -> dict[str, Any]:
     return params
 
 
+def git_commit(root: Path, files: list[str]) -> None:
+    """Make ``root`` a git repository with ``files`` committed (results record the commit)."""
+    for args in (
+        ["init", "-q"],
+        ["add", *files],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "fixture"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
 def write_params(folder: Path, params: dict[str, Any]) -> None:
     (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
 
@@ -53,6 +63,7 @@ def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the tiny profile's data and pretrained encoder (models/encoders/none)."""
     root = tmp_path_factory.mktemp("tiny")
     write_params(root, tiny_params())
+    git_commit(root, ["params.yaml"])
     made = harness("data", "--no-verify", cwd=root)
     assert made.returncode == 0, made.stderr
     trained = harness("pretrain", "--out", "models/encoders/none", cwd=root)

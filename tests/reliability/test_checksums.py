@@ -83,7 +83,7 @@ def test_truncated_result_file_is_refused(tmp_path: Path, keep: float) -> None:
     text = json.dumps(v3(), indent=2)
     path = tmp_path / "cell.json"
     path.write_text(text[: int(len(text) * keep)], encoding="utf-8")
-    with pytest.raises(HarnessError, match="not valid JSON.*truncated"):
+    with pytest.raises(HarnessError, match=r"not valid JSON.*truncated"):
         read_result(path)
 
 
