@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.metrics import score
 from harness.progress import progress_bar
-from harness.provenance import collect, now
+from harness.provenance import collect, now, replication_check
 from harness.results.files import with_checksum
 from harness.tasks import LocalSource, Registry, TaskSpec
 from harness.train import pick_device
@@ -147,6 +147,14 @@ def evaluate_cell(
     params_hash = cell_params_hash(params, intermediate, task)
     inputs = _input_hashes(spec, model_dir)
     provenance = collect(params_hash, started)
+    provenance["replication"] = replication_check(
+        provenance,
+        params.paths.data,
+        Path("data.dvc"),
+        _revisions(
+            params, [spec] if intermediate == BASELINE else [spec, registry.get(intermediate)]
+        ),
+    )
     provenance.update(
         inputs=inputs,
         dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
@@ -178,6 +186,17 @@ def _input_hashes(spec: TaskSpec, model_dir: Path) -> dict[str, str]:
     if isinstance(spec.source, LocalSource):
         folders.append(Path(spec.source.path))
     return {folder.as_posix(): directory_md5(folder)[0] for folder in folders}
+
+
+def _revisions(params: Params, specs: Sequence[TaskSpec]) -> list[tuple[str, str | None]]:
+    """The Hub revisions a cell depends on (model, task data), for the replication check."""
+    revisions: list[tuple[str, str | None]] = []
+    if params.model.source == "hub":
+        revisions.append((f"model {params.model.hub_id}", params.model.revision))
+    for spec in specs:
+        if not isinstance(spec.source, LocalSource):
+            revisions.append((f"dataset {spec.source.id}", spec.source.revision))
+    return revisions
 
 
 def _training_seconds(phase2: dict[str, Any]) -> dict[str, float]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -86,3 +88,51 @@ def collect(params_hash: str, started_at: str, cwd: Path = Path(".")) -> dict[st
         "started_at": started_at,
         "finished_at": now(),
     }
+
+
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def pinned_md5(pin_file: Path) -> str | None:
+    """The folder hash a DVC file pins (``outs[0].md5``), or None if it pins none readably."""
+    import yaml
+
+    try:
+        pinned = yaml.safe_load(pin_file.read_text(encoding="utf-8"))["outs"][0]
+        return str(pinned["md5"])
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+
+
+def replication_check(
+    git: dict[str, Any],
+    data_dir: Path,
+    pin_file: Path,
+    revisions: Sequence[tuple[str, str | None]] = (),
+) -> dict[str, Any]:
+    """Whether a result is an exact replication: committed code, and data equal to the snapshot
+    pinned in ``pin_file`` (``data.dvc``), and every Hub revision (``(what, revision)``) a commit
+    hash. Returns ``{"exact": bool, "reasons": [...], "data_md5", "pinned_md5"}``; each reason
+    says what is not pinned or not as pinned."""
+    from harness.data.snapshot import directory_md5
+
+    reasons: list[str] = []
+    if git.get("git_commit") is None:
+        reasons.append("code version unknown (not run from a git checkout)")
+    elif git.get("git_dirty"):
+        reasons.append("code has uncommitted changes (git dirty)")
+    pinned = pinned_md5(pin_file) if pin_file.is_file() else None
+    actual = directory_md5(data_dir)[0] if data_dir.is_dir() else None
+    if pinned is None:
+        reasons.append(f"data not pinned: no readable '{pin_file}'")
+    if actual is None:
+        reasons.append(f"data folder '{data_dir}' missing")
+    elif pinned is not None and actual != pinned:
+        reasons.append(
+            f"data in '{data_dir}' differ from the snapshot pinned in '{pin_file}' "
+            f"(md5 {actual}, pinned {pinned})"
+        )
+    for what, revision in revisions:
+        if revision is None or not COMMIT.fullmatch(revision):
+            reasons.append(f"{what} revision {revision!r} is not a commit hash (can move)")
+    return {"exact": not reasons, "reasons": reasons, "data_md5": actual, "pinned_md5": pinned}

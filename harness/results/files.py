@@ -55,6 +55,10 @@ class Provenance(BaseModel):
     """Seconds per step: phase-1 and phase-2 training, evaluation."""
     params: dict[str, Any] | None = None
     """The parameters that can change the cell's scores (what ``params_hash`` hashes)."""
+    # schema version 3
+    replication: dict[str, Any] | None = None
+    """Whether the result is an exact replication (``exact``) and if not, why (``reasons``):
+    uncommitted code, data differing from data.dvc's snapshot, unpinned Hub revisions."""
 
 
 CHECKSUM_FROM_VERSION = 3

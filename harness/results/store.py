@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.results.files import ResultFile
 from harness.tasks import LocalSource, TaskSpec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1 of the schema, as first shipped. A new database is created at version 1 and brought
 # up to date by MIGRATIONS, so every database, old or new, reaches the current schema the same way.
@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS difficulty (
     task VARCHAR NOT NULL, measure VARCHAR NOT NULL, model VARCHAR NOT NULL,
     seed INTEGER NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (task, measure, model, seed)
 );
+""",
+    # replication guard: NULL for results written before the check existed (unknown)
+    2: """
+ALTER TABLE runs ADD COLUMN exact_replication BOOLEAN;
+ALTER TABLE runs ADD COLUMN replication_notes VARCHAR;
 """,
 }
 
@@ -367,6 +372,16 @@ def _stored_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> set[str
         con.unregister("batch_keys")
 
 
+def _replication(result: ResultFile) -> tuple[bool | None, str | None]:
+    """(exact, reasons joined) from a result's replication check; (None, None) if it has none."""
+    check = result.provenance.replication
+    if not isinstance(check, dict) or not isinstance(check.get("exact"), bool):
+        return None, None
+    reasons = check.get("reasons")
+    notes = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) and reasons else None
+    return check["exact"], notes
+
+
 def _json(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if value is not None else None
 
@@ -398,6 +413,8 @@ def _insert(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[str, ResultFil
                 "container_image": result.provenance.container_image,
                 "timings": _json(result.provenance.timings),
                 "params": _json(result.provenance.params),
+                "exact_replication": _replication(result)[0],
+                "replication_notes": _replication(result)[1],
             }
             for key, result, path in items
         ]
