@@ -66,7 +66,7 @@ def _pinned_data(tmp_path: Path) -> tuple[Path, Path]:
     (data / "toy").mkdir(parents=True)
     (data / "toy" / "a.jsonl").write_text('{"x": 1}\n')
     pin = tmp_path / "data.dvc"
-    md5, nfiles, size = directory_md5(data)
+    md5, nfiles, _ = directory_md5(data)
     pin.write_text(yaml.safe_dump({"outs": [{"md5": md5, "nfiles": nfiles, "path": "data"}]}))
     return data, pin
 
@@ -74,7 +74,10 @@ def _pinned_data(tmp_path: Path) -> tuple[Path, Path]:
 CASES: dict[str, Any] = {
     "exact": (lambda d, p: None, CLEAN, [], None),
     "modified data": (
-        lambda d, p: (d / "toy" / "a.jsonl").write_text('{"x": 2}\n'), CLEAN, [], "differ from"
+        lambda d, p: (d / "toy" / "a.jsonl").write_text('{"x": 2}\n'),
+        CLEAN,
+        [],
+        "differ from",
     ),
     "added file": (lambda d, p: (d / "toy" / "b.jsonl").write_text("\n"), CLEAN, [], "differ"),
     "deleted file": (lambda d, p: (d / "toy" / "a.jsonl").unlink(), CLEAN, [], "differ from"),
