@@ -290,6 +290,11 @@ def ingest(
     """
     from harness.results.validate import quarantine, validate_files
 
+    if not db_path.name or db_path.is_dir():
+        raise HarnessError(
+            f"'{db_path}' is a folder, not a database file: pass a file path such as "
+            "results/xtransfer.duckdb (--db)."
+        )
     report = validate_files(result_paths, [lang["code"] for lang in languages], specs)
     if not report.ok:
         if quarantine_dir is None:
