@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.metrics import score
 from harness.progress import progress_bar
-from harness.provenance import collect, now, replication_check
+from harness.provenance import changed_files, collect, now, replication_check
 from harness.results.files import with_checksum
 from harness.tasks import LocalSource, Registry, TaskSpec
 from harness.train import pick_device
@@ -148,7 +148,8 @@ def evaluate_cell(
     inputs = _input_hashes(spec, model_dir)
     provenance = collect(params_hash, started)
     provenance["replication"] = replication_check(
-        provenance,
+        provenance["git_commit"],
+        changed_files(),
         params.paths.data,
         Path("data.dvc"),
         _revisions(

@@ -104,23 +104,43 @@ def pinned_md5(pin_file: Path) -> str | None:
         return None
 
 
+def changed_files(cwd: Path = Path(".")) -> list[str] | None:
+    """Tracked files with uncommitted changes (None outside a git checkout). ``dvc.lock`` is left
+    out: ``dvc repro`` itself rewrites it while the pipeline runs."""
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    if status is None:
+        return None
+    # "XY path" (or "XY old -> new" for a rename); the output's first line lost its leading blank
+    paths = [
+        line.split(maxsplit=1)[1].split(" -> ")[-1]
+        for line in status.splitlines()
+        if len(line.split(maxsplit=1)) == 2
+    ]
+    return [p for p in paths if Path(p).name != "dvc.lock"]
+
+
 def replication_check(
-    git: dict[str, Any],
+    git_commit: str | None,
+    changed: Sequence[str] | None,
     data_dir: Path,
     pin_file: Path,
     revisions: Sequence[tuple[str, str | None]] = (),
 ) -> dict[str, Any]:
-    """Whether a result is an exact replication: committed code, and data equal to the snapshot
-    pinned in ``pin_file`` (``data.dvc``), and every Hub revision (``(what, revision)``) a commit
-    hash. Returns ``{"exact": bool, "reasons": [...], "data_md5", "pinned_md5"}``; each reason
-    says what is not pinned or not as pinned."""
+    """Whether a result is an exact replication: committed code and parameters (no ``changed``
+    tracked files besides dvc.lock), data equal to the snapshot pinned in ``pin_file``
+    (``data.dvc``), and every Hub revision (``(what, revision)``) a commit hash. Returns
+    ``{"exact": bool, "reasons": [...], "data_md5", "pinned_md5"}``; each reason says what is
+    not pinned or not as pinned."""
     from harness.data.snapshot import directory_md5
 
     reasons: list[str] = []
-    if git.get("git_commit") is None:
+    if git_commit is None or changed is None:
         reasons.append("code version unknown (not run from a git checkout)")
-    elif git.get("git_dirty"):
-        reasons.append("code has uncommitted changes (git dirty)")
+    elif changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        reasons.append(f"uncommitted changes to tracked files: {shown}")
     pinned = pinned_md5(pin_file) if pin_file.is_file() else None
     actual = directory_md5(data_dir)[0] if data_dir.is_dir() else None
     if pinned is None:

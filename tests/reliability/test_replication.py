@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from harness.config import load_params
 from harness.data.snapshot import directory_md5
-from harness.provenance import git_state, replication_check
+from harness.provenance import changed_files, git_state, replication_check
 from harness.results.files import read_result
 from harness.results.store import ingest
 from harness.tasks import Registry
@@ -27,7 +27,7 @@ from tests.reliability.conftest import git_commit, harness
 from tests.unit.test_store import LANGS
 
 APP = str(REPO / "leaderboard" / "app.py")
-CLEAN = {"git_commit": "a" * 40, "git_dirty": False}
+CLEAN = {"git_commit": "a" * 40, "changed": []}
 
 
 def _dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -84,8 +84,8 @@ CASES: dict[str, Any] = {
     "no data.dvc": (lambda d, p: p.unlink(), CLEAN, [], "data not pinned"),
     "unreadable data.dvc": (lambda d, p: p.write_text(": ["), CLEAN, [], "data not pinned"),
     "data folder missing": (lambda d, p: shutil.rmtree(d), CLEAN, [], "missing"),
-    "dirty code": (lambda d, p: None, {**CLEAN, "git_dirty": True}, [], "uncommitted"),
-    "no git": (lambda d, p: None, {"git_commit": None, "git_dirty": None}, [], "unknown"),
+    "dirty code": (lambda d, p: None, {**CLEAN, "changed": ["params.yaml"]}, [], "params.yaml"),
+    "no git": (lambda d, p: None, {"git_commit": None, "changed": None}, [], "unknown"),
     "branch revision": (lambda d, p: None, CLEAN, [("dataset x", "main")], "not a commit hash"),
     "no revision": (lambda d, p: None, CLEAN, [("model m", None)], "not a commit hash"),
     "commit revision": (lambda d, p: None, CLEAN, [("dataset x", "0123456789" * 4)], None),
@@ -97,7 +97,7 @@ def test_replication_check(tmp_path: Path, case: str) -> None:
     change, git, revisions, reason = CASES[case]
     data, pin = _pinned_data(tmp_path)
     change(data, pin)
-    check = replication_check(git, data, pin, revisions)
+    check = replication_check(git["git_commit"], git["changed"], data, pin, revisions)
     assert check["exact"] == (reason is None), check
     if reason:
         assert any(reason in r for r in check["reasons"]), check["reasons"]
@@ -138,7 +138,7 @@ def test_results_flagged_end_to_end(
     shutil.copytree(cell, root)
     exact = _evaluate(root, "results/exact.json", monkeypatch)
     provenance = read_result(exact).provenance
-    assert git_state(root)["git_dirty"] is False
+    assert git_state(root)["git_dirty"] is False and changed_files(root) == []
     assert provenance.replication == {
         "exact": True, "reasons": [], "data_md5": provenance.replication["data_md5"],
         "pinned_md5": provenance.replication["data_md5"],
@@ -150,7 +150,7 @@ def test_results_flagged_end_to_end(
     check = read_result(modified).provenance.replication
     assert check is not None and check["exact"] is False
     assert any("differ from the snapshot pinned in 'data.dvc'" in r for r in check["reasons"])
-    assert any("uncommitted" in r for r in check["reasons"])
+    assert any("uncommitted changes to tracked files: params.yaml" in r for r in check["reasons"])
 
     # the database keeps the flag, the leaderboard shows it
     db = tmp_path / "r.duckdb"
