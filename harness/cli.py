@@ -95,6 +95,7 @@ def pretrain(
 ) -> None:
     """Phase 0: the pretrained encoder. Toy: train a tokenizer and a small XLM-R-style encoder
     with MLM on the toy corpus. Paper: snapshot the Hub checkpoint at its pinned revision."""
+    from harness.phases import checkpointing
     from harness.pretrain import pretrain_toy, snapshot_hub
 
     params = _load(params_path)
@@ -110,6 +111,7 @@ def pretrain(
         params.pretrain,
         params.seed,
         out,
+        checkpointing(params, out),
     )
     typer.echo(json.dumps(info["train"]), err=True)
 

@@ -92,6 +92,20 @@ class TrainParams(_Strict):
     """Mixed precision (bfloat16 autocast) when training on a CUDA device; ignored on CPU."""
 
 
+class CheckpointParams(_Strict):
+    """Crash-resume checkpoints of every training run (pretrain, phase 1, phase 2).
+
+    Kept beside the stage's output in ``<out>.ckpt/`` (outside DVC) and removed when the stage
+    finishes; a killed or requeued stage resumes from the newest valid one. They never change a
+    result (a resumed run is bit-identical on CPU), so they are not a stage parameter in dvc.yaml.
+    Both intervals 0: off.
+    """
+
+    every_steps: int = Field(0, ge=0)
+    every_minutes: float = Field(0.0, ge=0)
+    keep: int = Field(2, ge=1)
+
+
 class PretrainParams(TrainParams):
     mlm_probability: float = Field(0.15, gt=0, lt=1)
 
@@ -215,6 +229,7 @@ class Params(_Strict):
     evaluation: EvalParams = EvalParams()
     difficulty: DifficultyParams = DifficultyParams()
     analysis: AnalysisParams = AnalysisParams()
+    checkpoint: CheckpointParams = CheckpointParams()
     task_dirs: list[Path] = Field(default_factory=list)
     """Extra folders of task specs (YAML) besides the built-in ones."""
     launch: LaunchParams = LaunchParams()

@@ -19,11 +19,12 @@ from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.metrics import score
 from harness.progress import progress_bar
-from harness.provenance import collect, now
+from harness.provenance import changed_files, collect, now, replication_check
+from harness.results.files import with_checksum
 from harness.tasks import LocalSource, Registry, TaskSpec
 from harness.train import pick_device
 
-RESULT_SCHEMA_VERSION = 2
+RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
 
 
 @torch.no_grad()
@@ -170,6 +171,15 @@ def evaluate_cell(
     params_hash = cell_params_hash(params, intermediate, task)
     inputs = _input_hashes(spec, model_dir)
     provenance = collect(params_hash, started)
+    provenance["replication"] = replication_check(
+        provenance["git_commit"],
+        changed_files(),
+        params.paths.data,
+        Path("data.dvc"),
+        _revisions(
+            params, [spec] if intermediate == BASELINE else [spec, registry.get(intermediate)]
+        ),
+    )
     provenance.update(
         inputs=inputs,
         dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
@@ -189,6 +199,7 @@ def evaluate_cell(
         "provenance": provenance,
     }
     atomic_write_text(examples_path(out_file), "".join(line + "\n" for line in example_lines))
+    result = with_checksum(result)
     atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return result
 
@@ -207,6 +218,17 @@ def _input_hashes(spec: TaskSpec, model_dir: Path) -> dict[str, str]:
     if isinstance(spec.source, LocalSource):
         folders.append(Path(spec.source.path))
     return {folder.as_posix(): directory_md5(folder)[0] for folder in folders}
+
+
+def _revisions(params: Params, specs: Sequence[TaskSpec]) -> list[tuple[str, str | None]]:
+    """The Hub revisions a cell depends on (model, task data), for the replication check."""
+    revisions: list[tuple[str, str | None]] = []
+    if params.model.source == "hub":
+        revisions.append((f"model {params.model.hub_id}", params.model.revision))
+    for spec in specs:
+        if not isinstance(spec.source, LocalSource):
+            revisions.append((f"dataset {spec.source.id}", spec.source.revision))
+    return revisions
 
 
 def _training_seconds(phase2: dict[str, Any]) -> dict[str, float]:

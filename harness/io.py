@@ -1,10 +1,23 @@
-"""Small file helpers: atomic writes, staged output folders, validated YAML."""
+"""Small file helpers: atomic writes, staged output folders with checksum manifests, validated
+YAML.
+
+Every artefact is written under a temporary name and renamed into place, so a crash or a failed
+write (disk full, permission denied) never leaves a partial file under the final name; a failed
+write raises :class:`ArtefactWriteError` (a :class:`HarnessError`) that names the file and what to
+do. Output folders carry a sha256 manifest written last (:func:`write_manifest`), which readers
+check (:func:`verify_manifest`) so that a truncated or altered artefact is never used.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,35 +28,190 @@ from harness.errors import HarnessError
 
 M = TypeVar("M", bound=BaseModel)
 
+MANIFEST = "MANIFEST.sha256"
+"""Checksum manifest of an output folder: ``<sha256>  <relative path>`` per file, sorted."""
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class ArtefactWriteError(HarnessError):
+    """Writing an artefact failed; nothing partial was left under its name."""
+
+
+class ManifestError(HarnessError):
+    """An output folder does not match its checksum manifest (truncated, altered, incomplete)."""
+
+
+def write_error(path: Path, exc: OSError) -> ArtefactWriteError:
+    """A user-facing error for a failed write of ``path``, with a hint by cause."""
+    if exc.errno in _FULL:
+        hint = "The disk (or your quota, or the file-size limit) is full: free space and rerun."
+    elif exc.errno in _DENIED:
+        hint = "Permission denied: make the folder writable (or choose another) and rerun."
+    else:
+        hint = "Check the folder and rerun."
+    return ArtefactWriteError(
+        f"Could not write '{path}': {exc.strerror or exc}. Nothing partial was left under that "
+        f"name. {hint}"
+    )
+
+
+def as_os_error(exc: BaseException) -> OSError:
+    """``exc`` as an :class:`OSError`: writers in Rust or C++ (safetensors, torch.save) report
+    I/O failures as their own exception types, with ``(os error N)`` (Rust) or ``"errno":"N"``
+    (DuckDB) in the message."""
+    if isinstance(exc, OSError):
+        return exc
+    found = re.search(r"os error (\d+)|\"errno\": ?\"?(\d+)", str(exc))
+    if found:
+        number = int(found.group(1) or found.group(2))
+        return OSError(number, os.strerror(number))
+    return OSError(0, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (best effort where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``text`` to ``path`` through a temporary file and a rename: never a partial file.
+
+    Raises :class:`ArtefactWriteError` if the write fails (the previous content of ``path``, if
+    any, is left as it was, and the temporary file is removed).
+    """
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise write_error(path, exc) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() != MANIFEST
+    )
+
+
+def write_manifest(folder: Path) -> None:
+    """Write ``folder/MANIFEST.sha256`` over every other file in ``folder`` (call it last)."""
+    lines = [f"{sha256_file(folder / rel)}  {rel}\n" for rel in _files(folder)]
+    atomic_write_text(folder / MANIFEST, "".join(lines))
+
+
+def verify_manifest(folder: Path, required: bool = True, what: str = "Output folder") -> bool:
+    """Check every file of ``folder`` against its manifest.
+
+    Returns True if the folder verified, False if it has no manifest and ``required`` is False
+    (folders written before manifests existed). Raises :class:`ManifestError` naming each
+    missing, changed or unlisted file otherwise.
+    """
+    manifest = folder / MANIFEST
+    advice = (
+        f"Do not use it: delete '{folder}' and rerun the stage that writes it (`dvc repro`), "
+        "or restore it (`dvc checkout`)."
+    )
+    try:
+        text = manifest.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ManifestError(
+                f"{what} '{folder}' has no checksum manifest ({MANIFEST}): it is incomplete. "
+                + advice
+            ) from None
+        return False
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{what} '{folder}': unreadable {MANIFEST} ({exc}). {advice}") from exc
+    expected: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        digest, sep, rel = line.partition("  ")
+        if not sep or len(digest) != 64 or not rel:
+            raise ManifestError(
+                f"{what} '{folder}': {MANIFEST} line {number} is malformed. {advice}"
+            )
+        expected[rel] = digest
+    problems: list[str] = []
+    present = set(_files(folder))
+    for rel, digest in expected.items():
+        if rel not in present:
+            problems.append(f"'{rel}' is missing")
+        elif sha256_file(folder / rel) != digest:
+            problems.append(f"'{rel}' does not match its checksum (truncated or altered)")
+    problems += [f"'{rel}' is not in the manifest" for rel in sorted(present - set(expected))]
+    if problems:
+        raise ManifestError(f"{what} '{folder}' is corrupt: {'; '.join(problems)}. {advice}")
+    return True
 
 
 def staging_dir(out_dir: Path) -> Path:
     """An empty sibling folder to build an output in before :func:`publish_dir`."""
     staging = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise write_error(staging, exc) from exc
     return staging
 
 
 def publish_dir(staging: Path, out_dir: Path) -> None:
-    """Move a completed output into place, so an interrupted stage never leaves a half folder."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
+    """Close ``staging`` with its checksum manifest and move it into place as ``out_dir``, so an
+    interrupted stage never leaves a half folder (a previous ``out_dir`` is replaced only once
+    the new one is complete)."""
+    old = out_dir.with_name(out_dir.name + ".old")
+    try:
+        write_manifest(staging)
+        shutil.rmtree(old, ignore_errors=True)
+        if out_dir.exists():
+            out_dir.rename(old)
+        staging.rename(out_dir)
+        fsync_dir(out_dir.parent)
+    except OSError as exc:
+        raise write_error(out_dir, exc) from exc
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_output(out_dir: Path) -> Iterator[Path]:
+    """Build an output folder in a staging folder and publish it (with its manifest) when the
+    block ends without error. On any error the staging folder is removed, ``out_dir`` keeps its
+    previous content, and a failed write becomes an :class:`ArtefactWriteError`."""
+    staging = staging_dir(out_dir)
+    try:
+        yield staging
+        publish_dir(staging, out_dir)
+    except HarnessError:
+        raise
+    except Exception as exc:  # the block only writes files: any failure is a failed write
+        raise write_error(out_dir, as_os_error(exc)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_yaml_model(path: Path, model: type[M], what: str, expected: str) -> M:
@@ -58,6 +226,10 @@ def load_yaml_model(path: Path, model: type[M], what: str, expected: str) -> M:
         raise HarnessError(f"{what} '{path}' does not exist.") from exc
     except yaml.YAMLError as exc:
         raise HarnessError(f"{what} '{path}' is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"{what} '{path}' is not UTF-8 text ({exc}).") from exc
+    except OSError as exc:
+        raise HarnessError(f"{what} '{path}' cannot be read: {exc.strerror or exc}.") from exc
     if not isinstance(raw, dict):
         raise HarnessError(
             f"{what} '{path}' must be a mapping of {expected}, not a {type(raw).__name__}."

@@ -25,7 +25,7 @@ from transformers import (
 
 from harness.config import ModelParams
 from harness.errors import HarnessError
-from harness.io import atomic_write_text
+from harness.io import atomic_write_text, verify_manifest
 from harness.tasks import TaskSpec
 
 PHASE_FILE = "phase.json"
@@ -135,6 +135,9 @@ def write_phase(out_dir: Path, info: dict[str, Any]) -> None:
 
 def read_phase(phase_dir: Path) -> dict[str, Any]:
     path = phase_dir / PHASE_FILE
+    if path.is_file():
+        # a folder written before manifests existed has none; one that has it must match it
+        verify_manifest(phase_dir, required=False, what="Model folder")
     if not path.is_file():
         raise HarnessError(
             f"'{phase_dir}' is not a finished training output (no {PHASE_FILE}). Rerun the "

@@ -15,12 +15,12 @@ from harness.data.features import collate
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.evaluate import predict_and_score
-from harness.io import publish_dir, staging_dir
+from harness.io import staged_output
 from harness.modeling import head_model, load_tokenizer, read_phase, save_encoder, write_phase
 from harness.provenance import now
 from harness.seeding import seed_everything
 from harness.tasks import Registry, TaskSpec
-from harness.train import train
+from harness.train import Checkpointing, checkpoint_folder, clear_checkpoints, train
 
 
 def run_intermediate(
@@ -37,7 +37,7 @@ def run_intermediate(
     spec = registry.get(task, role="intermediate")
     tp = params.phase1_params(task)
     started = now()
-    model, summary, tokenizer = _fit(params, spec, pretrained, tp, f"phase 1: {task}")
+    model, summary, tokenizer = _fit(params, spec, pretrained, tp, f"phase 1: {task}", out_dir)
     dev = predict_and_score(
         model,
         tokenizer,
@@ -48,8 +48,6 @@ def run_intermediate(
         f"dev {task}",
         params.paths.cache,
     )
-    staging = staging_dir(out_dir)
-    save_encoder(model, tokenizer, staging)
     info = {
         "phase": 1,
         "task": task,
@@ -59,8 +57,10 @@ def run_intermediate(
         "started_at": started,
         "finished_at": now(),
     }
-    write_phase(staging, info)
-    publish_dir(staging, out_dir)
+    with staged_output(out_dir) as staging:
+        save_encoder(model, tokenizer, staging)
+        write_phase(staging, info)
+    clear_checkpoints(out_dir)
     return info
 
 
@@ -73,11 +73,8 @@ def run_target(
     tp = params.phase2_params(task)
     started = now()
     model, summary, tokenizer = _fit(
-        params, spec, encoder, tp, f"phase 2: {intermediate} -> {task}"
+        params, spec, encoder, tp, f"phase 2: {intermediate} -> {task}", out_dir
     )
-    staging = staging_dir(out_dir)
-    model.save_pretrained(str(staging))
-    tokenizer.save_pretrained(str(staging))
     info = {
         "phase": 2,
         "intermediate": intermediate,
@@ -87,13 +84,27 @@ def run_target(
         "started_at": started,
         "finished_at": now(),
     }
-    write_phase(staging, info)
-    publish_dir(staging, out_dir)
+    with staged_output(out_dir) as staging:
+        model.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        write_phase(staging, info)
+    clear_checkpoints(out_dir)
     return info
 
 
+def checkpointing(params: Params, out_dir: Path) -> Checkpointing:
+    """The crash-resume checkpoints of the stage writing ``out_dir`` (``params.checkpoint``)."""
+    cp = params.checkpoint
+    return Checkpointing(
+        folder=checkpoint_folder(out_dir),
+        every_steps=cp.every_steps,
+        every_seconds=cp.every_minutes * 60,
+        keep=cp.keep,
+    )
+
+
 def _fit(
-    params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str
+    params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str, out_dir: Path
 ) -> tuple[Any, dict[str, Any], Any]:
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(encoder)
@@ -101,5 +112,13 @@ def _fit(
     features = cached_featurize(spec, examples, tokenizer, tp.max_length, params.paths.cache)
     model = head_model(encoder, spec, params.seed)
     pad = tokenizer.pad_token_id
-    summary = train(model, features, lambda fs: collate(fs, pad), tp, generator, label)
+    summary = train(
+        model,
+        features,
+        lambda fs: collate(fs, pad),
+        tp,
+        generator,
+        label,
+        checkpointing=checkpointing(params, out_dir),
+    )
     return model, summary.as_dict(), tokenizer

@@ -12,11 +12,11 @@ from transformers import XLMRobertaForMaskedLM
 
 from harness.config import ModelParams, PretrainParams
 from harness.errors import HarnessError
-from harness.io import publish_dir, staging_dir
+from harness.io import staged_output
 from harness.modeling import new_mlm_model, save_encoder, train_tokenizer, write_phase
 from harness.provenance import now
 from harness.seeding import seed_everything
-from harness.train import train
+from harness.train import Checkpointing, clear_checkpoints, train
 
 
 def read_corpus(corpus_dir: Path, languages: Sequence[str]) -> dict[str, list[str]]:
@@ -115,8 +115,10 @@ def pretrain_toy(
     params: PretrainParams,
     seed: int,
     out_dir: Path,
+    checkpointing: Checkpointing | None = None,
 ) -> dict[str, object]:
-    """Train a tokenizer and a small XLM-R-style encoder with MLM on the multilingual corpus."""
+    """Train a tokenizer and a small XLM-R-style encoder with MLM on the multilingual corpus
+    (resuming from ``checkpointing``'s newest valid checkpoint, if any)."""
     started = now()
     corpus = read_corpus(corpus_dir, languages)
     all_lines = [line for lang in languages for line in corpus[lang]]
@@ -139,9 +141,16 @@ def pretrain_toy(
         probability=params.mlm_probability,
         generator=mask_generator,
     )
-    summary = train(MaskedOnlyMlm(model), features, collator, params, generator, "pretrain (MLM)")
-    partial = staging_dir(out_dir)
-    save_encoder(model, tokenizer, partial)
+    summary = train(
+        MaskedOnlyMlm(model),
+        features,
+        collator,
+        params,
+        generator,
+        "pretrain (MLM)",
+        checkpointing=checkpointing,
+        extra_generators={"mlm_masking": mask_generator},
+    )
     info = {
         "phase": 0,
         "source": "pretrain",
@@ -152,8 +161,10 @@ def pretrain_toy(
         "started_at": started,
         "finished_at": now(),
     }
-    write_phase(partial, info)
-    publish_dir(partial, out_dir)
+    with staged_output(out_dir) as partial:
+        save_encoder(model, tokenizer, partial)
+        write_phase(partial, info)
+    clear_checkpoints(out_dir)
     return info
 
 
@@ -177,9 +188,6 @@ def snapshot_hub(model_params: ModelParams, out_dir: Path) -> dict[str, object]:
             "(`huggingface-cli download ID --revision REV`) into the Hugging Face cache, or set "
             "model.hub_id to a local folder holding the checkpoint."
         ) from exc
-    partial = staging_dir(out_dir)
-    model.save_pretrained(str(partial))
-    tokenizer.save_pretrained(str(partial))
     info = {
         "phase": 0,
         "source": "hub",
@@ -189,6 +197,8 @@ def snapshot_hub(model_params: ModelParams, out_dir: Path) -> dict[str, object]:
         "started_at": started,
         "finished_at": now(),
     }
-    write_phase(partial, info)
-    publish_dir(partial, out_dir)
+    with staged_output(out_dir) as partial:
+        model.save_pretrained(str(partial))
+        tokenizer.save_pretrained(str(partial))
+        write_phase(partial, info)
     return info

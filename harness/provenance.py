@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -86,3 +88,71 @@ def collect(params_hash: str, started_at: str, cwd: Path = Path(".")) -> dict[st
         "started_at": started_at,
         "finished_at": now(),
     }
+
+
+COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def pinned_md5(pin_file: Path) -> str | None:
+    """The folder hash a DVC file pins (``outs[0].md5``), or None if it pins none readably."""
+    import yaml
+
+    try:
+        pinned = yaml.safe_load(pin_file.read_text(encoding="utf-8"))["outs"][0]
+        return str(pinned["md5"])
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+
+
+def changed_files(cwd: Path = Path(".")) -> list[str] | None:
+    """Tracked files with uncommitted changes (None outside a git checkout). ``dvc.lock`` is left
+    out: ``dvc repro`` itself rewrites it while the pipeline runs."""
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    if status is None:
+        return None
+    # "XY path" (or "XY old -> new" for a rename); the output's first line lost its leading blank
+    paths = [
+        line.split(maxsplit=1)[1].split(" -> ")[-1]
+        for line in status.splitlines()
+        if len(line.split(maxsplit=1)) == 2
+    ]
+    return [p for p in paths if Path(p).name != "dvc.lock"]
+
+
+def replication_check(
+    git_commit: str | None,
+    changed: Sequence[str] | None,
+    data_dir: Path,
+    pin_file: Path,
+    revisions: Sequence[tuple[str, str | None]] = (),
+) -> dict[str, Any]:
+    """Whether a result is an exact replication: committed code and parameters (no ``changed``
+    tracked files besides dvc.lock), data equal to the snapshot pinned in ``pin_file``
+    (``data.dvc``), and every Hub revision (``(what, revision)``) a commit hash. Returns
+    ``{"exact": bool, "reasons": [...], "data_md5", "pinned_md5"}``; each reason says what is
+    not pinned or not as pinned."""
+    from harness.data.snapshot import directory_md5
+
+    reasons: list[str] = []
+    if git_commit is None or changed is None:
+        reasons.append("code version unknown (not run from a git checkout)")
+    elif changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        reasons.append(f"uncommitted changes to tracked files: {shown}")
+    pinned = pinned_md5(pin_file) if pin_file.is_file() else None
+    actual = directory_md5(data_dir)[0] if data_dir.is_dir() else None
+    if pinned is None:
+        reasons.append(f"data not pinned: no readable '{pin_file}'")
+    if actual is None:
+        reasons.append(f"data folder '{data_dir}' missing")
+    elif pinned is not None and actual != pinned:
+        reasons.append(
+            f"data in '{data_dir}' differ from the snapshot pinned in '{pin_file}' "
+            f"(md5 {actual}, pinned {pinned})"
+        )
+    for what, revision in revisions:
+        if revision is None or not COMMIT.fullmatch(revision):
+            reasons.append(f"{what} revision {revision!r} is not a commit hash (can move)")
+    return {"exact": not reasons, "reasons": reasons, "data_md5": actual, "pinned_md5": pinned}

@@ -1,25 +1,39 @@
 """One training loop for every task kind.
 
 Dynamic padding (each batch padded to its own longest sequence), seeded data order, gradient
-accumulation, linear warm-up and decay, gradient clipping, and bfloat16 autocast on CUDA.
+accumulation, linear warm-up and decay, gradient clipping, bfloat16 autocast on CUDA, and
+crash-resume checkpoints (:class:`Checkpointing`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import random
+import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from harness.config import TrainParams
+from harness.errors import HarnessError
+from harness.io import ManifestError, fsync_dir, verify_manifest, write_manifest
 from harness.progress import progress_bar
 
 Batch = dict[str, torch.Tensor]
+
+CHECKPOINT_FORMAT = 1
+STATE_FILE = "state.pt"
+META_FILE = "meta.json"
 
 
 @dataclass
@@ -30,6 +44,7 @@ class TrainSummary:
     final_loss: float
     seconds: float
     device: str
+    resumed_from_step: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +55,39 @@ class TrainSummary:
             "seconds": round(self.seconds, 3),
             "device": self.device,
         }
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    """Periodic crash-resume checkpoints of one training run, in ``folder``.
+
+    A checkpoint holds the model, optimizer and scheduler state, every RNG (Python, NumPy, torch
+    CPU and CUDA, the data-order generator and any ``extra_generators`` of :func:`train`) and the
+    position in the current epoch's data order, so a run resumed from it continues exactly as
+    the uninterrupted run would have (bit-identical on CPU). Each checkpoint folder is written
+    under a temporary name, closed by a sha256 manifest and renamed; on resume the newest one
+    whose manifest verifies and whose fingerprint (parameters, data, initial weights) matches
+    is used, anything else is skipped with a warning.
+    """
+
+    folder: Path
+    every_steps: int = 0
+    every_seconds: float = 0.0
+    keep: int = 2
+
+    @property
+    def enabled(self) -> bool:
+        return self.every_steps > 0 or self.every_seconds > 0
+
+
+def checkpoint_folder(out_dir: Path) -> Path:
+    """Where the checkpoints of the stage writing ``out_dir`` live: beside it, outside DVC."""
+    return out_dir.with_name(out_dir.name + ".ckpt")
+
+
+def clear_checkpoints(out_dir: Path) -> None:
+    """Remove the checkpoints of a finished stage."""
+    shutil.rmtree(checkpoint_folder(out_dir), ignore_errors=True)
 
 
 def pick_device() -> torch.device:
@@ -59,6 +107,129 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     ]
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _info(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_fingerprint(
+    model: nn.Module, features: Sequence[Any], params: TrainParams, generator: torch.Generator
+) -> str:
+    """Identity of a training run before its first step: hyperparameters, the training data (in
+    order), the initial weights and the data-order generator's state. A checkpoint is resumed
+    only by a run with the same fingerprint."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(params.model_dump(mode="json"), sort_keys=True).encode("utf-8"))
+    digest.update(str(len(features)).encode("ascii"))
+    for feature in features:
+        digest.update(repr(feature).encode("utf-8"))
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode("utf-8"))
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    digest.update(generator.get_state().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _rng_state(generators: dict[str, torch.Generator]) -> dict[str, Any]:
+    version, keys, gauss = random.getstate()
+    np_state: Any = np.random.get_state()
+    return {
+        "python": [version, list(keys), gauss],
+        "numpy": [
+            str(np_state[0]),
+            torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "generators": {name: g.get_state() for name, g in generators.items()},
+    }
+
+
+def _set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator]) -> None:
+    version, keys, gauss = state["python"]
+    random.setstate((version, tuple(keys), gauss))
+    name, keys_np, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys_np.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for gen_name, generator in generators.items():
+        generator.set_state(state["generators"][gen_name])
+
+
+def _save_checkpoint(
+    checkpointing: Checkpointing, fingerprint: str, step: int, state: dict[str, Any]
+) -> None:
+    """Write one checkpoint atomically (temporary folder, manifest last, rename), then drop all
+    but the newest ``keep``. A failed write (disk full, permission) leaves no partial checkpoint
+    and does not stop training: the run goes on and warns."""
+    folder = checkpointing.folder
+    final = folder / f"step-{step:09d}"
+    partial = folder / f".step-{step:09d}.partial"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        torch.save(state, partial / STATE_FILE)
+        meta = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "step": step}
+        (partial / META_FILE).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        write_manifest(partial)
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        fsync_dir(folder)
+    except (OSError, RuntimeError) as exc:  # torch.save reports write failures as RuntimeError
+        shutil.rmtree(partial, ignore_errors=True)
+        _warn(
+            f"could not write the checkpoint at step {step} to '{folder}' ({exc}); training "
+            "goes on without it. Free disk space or fix the folder's permissions."
+        )
+        return
+    for old in sorted(folder.glob("step-*"))[: -checkpointing.keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_checkpoint(
+    checkpointing: Checkpointing, fingerprint: str, device: torch.device
+) -> dict[str, Any] | None:
+    """The newest usable checkpoint's state, or None. Corrupt checkpoints and checkpoints of a
+    different run are skipped with a warning naming them."""
+    folder = checkpointing.folder
+    if not folder.is_dir():
+        return None
+    for stale in folder.glob(".step-*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)  # a write interrupted by the crash
+    for candidate in sorted(folder.glob("step-*"), reverse=True):
+        try:
+            verify_manifest(candidate)
+            meta = json.loads((candidate / META_FILE).read_text(encoding="utf-8"))
+        except (ManifestError, OSError, ValueError) as exc:
+            _warn(f"ignoring corrupt checkpoint '{candidate}': {exc}")
+            continue
+        if meta.get("format") != CHECKPOINT_FORMAT or meta.get("fingerprint") != fingerprint:
+            _warn(
+                f"ignoring checkpoint '{candidate}': it belongs to a different run (parameters, "
+                "data or initial weights changed); starting from scratch."
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        try:
+            state: dict[str, Any] = torch.load(
+                candidate / STATE_FILE, map_location=device, weights_only=True
+            )
+        except Exception as exc:  # verified bytes that still do not load: skip, never trust
+            _warn(f"ignoring unreadable checkpoint '{candidate}': {exc}")
+            continue
+        return state
+    return None
+
+
 def train(
     model: nn.Module,
     features: Sequence[Any],
@@ -67,8 +238,15 @@ def train(
     generator: torch.Generator,
     description: str,
     device: torch.device | None = None,
+    checkpointing: Checkpointing | None = None,
+    extra_generators: dict[str, torch.Generator] | None = None,
 ) -> TrainSummary:
-    """Train ``model`` in place on ``features``; the model's forward must return ``.loss``."""
+    """Train ``model`` in place on ``features``; the model's forward must return ``.loss``.
+
+    With ``checkpointing`` enabled, the run saves periodic checkpoints and first resumes from
+    the newest valid one of the same run (see :class:`Checkpointing`). ``extra_generators`` are
+    RNGs the caller's ``collate`` draws from (e.g. MLM masking): they are checkpointed too.
+    """
     device = device or pick_device()
     model.to(device)
     model.train()
@@ -88,15 +266,81 @@ def train(
         optimizer, round(params.warmup_ratio * total_steps), total_steps
     )
     autocast_enabled = use_cuda and params.bf16
+    generators = {"data_order": generator, **(extra_generators or {})}
     start = time.perf_counter()
     step = examples = tokens = 0
     loss_value = float("nan")
+    order: list[int] | None = None
+    position = 0
+    seconds_before = 0.0
+    resumed_from = 0
+    fingerprint = ""
+    if checkpointing is not None and checkpointing.enabled:
+        fingerprint = run_fingerprint(model, features, params, generator)
+        state = _load_checkpoint(checkpointing, fingerprint, device)
+        if state is not None:
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+            except (KeyError, RuntimeError, ValueError) as exc:
+                raise HarnessError(
+                    f"The checkpoint in '{checkpointing.folder}' passed its checksums but does "
+                    f"not fit this model ({exc}). Delete '{checkpointing.folder}' and rerun."
+                ) from exc
+            _set_rng_state(state["rng"], generators)
+            step, examples, tokens = (
+                int(state["step"]),
+                int(state["examples"]),
+                int(state["tokens"]),
+            )
+            loss_value = float(state["loss"])
+            order = [int(i) for i in state["order"]] if state["order"] is not None else None
+            position = int(state["position"])
+            seconds_before = float(state["seconds"])
+            resumed_from = step
+            _info(f"{description}: resuming from the checkpoint at step {step}/{total_steps}")
+    last_save = time.monotonic()
+
+    def save() -> None:
+        nonlocal last_save
+        assert checkpointing is not None
+        state = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": _rng_state(generators),
+            "step": step,
+            "examples": examples,
+            "tokens": tokens,
+            "loss": loss_value,
+            "order": torch.tensor(order, dtype=torch.long) if order is not None else None,
+            "position": position,
+            "seconds": seconds_before + time.perf_counter() - start,
+        }
+        _save_checkpoint(checkpointing, fingerprint, step, state)
+        last_save = time.monotonic()
+
+    def due() -> bool:
+        if checkpointing is None or not checkpointing.enabled or step >= total_steps:
+            return False
+        if checkpointing.every_steps and step % checkpointing.every_steps == 0:
+            return True
+        return bool(
+            checkpointing.every_seconds
+            and time.monotonic() - last_save >= checkpointing.every_seconds
+        )
+
     with progress_bar(description, total_steps) as advance:
+        for _ in range(step):
+            advance(None)
         while step < total_steps:
-            order = torch.randperm(n, generator=generator).tolist()
+            if order is None:
+                order = torch.randperm(n, generator=generator).tolist()
+                position = 0
             batches = [order[i : i + params.batch_size] for i in range(0, n, params.batch_size)]
-            for first in range(0, len(batches), params.grad_accumulation):
-                group = batches[first : first + params.grad_accumulation]
+            while position < len(batches) and step < total_steps:
+                group = batches[position : position + params.grad_accumulation]
                 optimizer.zero_grad(set_to_none=True)
                 group_loss = 0.0
                 for indices in group:
@@ -115,16 +359,20 @@ def train(
                 optimizer.step()
                 scheduler.step()
                 step += 1
+                position += params.grad_accumulation
                 loss_value = group_loss / sum(len(g) for g in group)
                 advance(loss_value)
-                if step >= total_steps:
-                    break
+                if due():
+                    save()
+            if position >= len(batches):
+                order = None
     model.eval()
     return TrainSummary(
         steps=step,
         examples_seen=examples,
         tokens_seen=tokens,
         final_loss=loss_value,
-        seconds=time.perf_counter() - start,
+        seconds=seconds_before + time.perf_counter() - start,
         device=str(device),
+        resumed_from_step=resumed_from,
     )

@@ -154,6 +154,7 @@ def _download(frame: pd.DataFrame, name: str, key: str) -> None:
     )
 
 
+REPLICATION_MARKS = {"exact": "exact", "not exact": "⚠ not exact", "unknown": "unknown"}
 NUMBER = st.column_config.NumberColumn(format="%.2f")
 SIGNED = st.column_config.NumberColumn(format="%+.2f")
 
@@ -168,6 +169,13 @@ def page_overview(rows: pd.DataFrame) -> None:
     cells = overview(rows)
     table = _points(cells, ["zero_shot", "gain", "gain_low", "gain_high"])
     table["best"] = table["best"].map({True: "★", False: ""})
+    table["replication"] = table["replication"].map(REPLICATION_MARKS)
+    if (cells["replication"] == "not exact").any():
+        st.warning(
+            "⚠ marks cells with a run that is not an exact replication (uncommitted code, data "
+            "that differ from the snapshot pinned in data.dvc, or an unpinned Hub revision): "
+            "see Run details."
+        )
     st.dataframe(
         table.drop(columns=["model"]),
         hide_index=True,
@@ -320,9 +328,12 @@ def page_run_details(url: Url, runs: pd.DataFrame) -> None:
     fields = (
         "model", "intermediate", "target", "seed", "harness_version", "config_hash",
         "git_commit", "git_dirty", "dvc_stage_hash", "container_image", "started_at",
-        "finished_at", "source_file",
+        "finished_at", "source_file", "exact_replication", "replication_notes",
     )  # fmt: skip
     summary = {k: row[k] for k in fields}
+    flag = row["exact_replication"]
+    if flag is not None and not pd.isna(flag) and not bool(flag):
+        st.warning(f"⚠ Not an exact replication: {row['replication_notes']}")
     st.dataframe(
         pd.DataFrame({"field": list(summary), "value": [str(v) for v in summary.values()]}),
         hide_index=True,

@@ -12,22 +12,27 @@ import yaml
 
 from harness.config import ToyDataParams
 from harness.errors import HarnessError
+from harness.io import write_error
 
 
 def generate_toy(settings: ToyDataParams, out_dir: Path) -> Path:
     """(Re)generate the toy benchmark into ``out_dir``; atomic: built aside, then moved in."""
     from harness.data.toy import ToyConfig, generate
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    # built beside the data folder, not inside it, so a crash leaves nothing under data/
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent.parent, prefix=".toy-data-"))
+    staging: Path | None = None
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        # built beside the data folder, not inside it, so a crash leaves nothing under data/
+        staging = Path(tempfile.mkdtemp(dir=out_dir.parent.parent, prefix=".toy-data-"))
         generate(staging / "toy", ToyConfig(**settings.model_dump()))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         (staging / "toy").rename(out_dir)
+    except OSError as exc:  # disk full, permission denied
+        raise write_error(out_dir, exc) from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return out_dir
 
 

@@ -7,6 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+
+from harness.io import as_os_error, write_error
 from harness.results.store import connect_readonly, require_current_schema
 
 Format = Literal["parquet", "csv", "json"]
@@ -43,22 +46,27 @@ def export(db_path: Path, out_dir: Path, fmt: Format) -> list[Path]:
     except BaseException:
         con.close()
         raise
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
         for name, order in EXPORTED.items():
             final = out_dir / f"{name}.{fmt}"
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
-            os.close(fd)
+            tmp: str | None = None
             try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{final.name}.", suffix=".tmp")
+                os.close(fd)
                 # names and options come from the constants above, the path is a parameter
                 con.execute(
                     f"COPY (SELECT * FROM {name} {order}) TO $path ({_OPTIONS[fmt]})", {"path": tmp}
                 )
                 os.replace(tmp, final)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            except OSError as exc:  # disk full, permission denied
+                raise write_error(final, exc) from exc
+            except duckdb.IOException as exc:
+                raise write_error(final, as_os_error(exc)) from exc
+            finally:
+                if tmp is not None:
+                    Path(tmp).unlink(missing_ok=True)
             written.append(final)
     finally:
         con.close()

@@ -1,7 +1,14 @@
-"""The per-cell result file (JSON) and its validation."""
+"""The per-cell result file (JSON) and its validation.
+
+From schema version 3 a result file carries ``checksum``: ``sha256:<hex>`` of its canonical
+content (every other field, as :func:`canonical_json` writes it). :func:`read_result` verifies
+it, so a result file altered or damaged after it was written is never validated or ingested.
+Files of schema versions 1 and 2 (written before checksums) are still read, unverified.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -48,10 +55,61 @@ class Provenance(BaseModel):
     """Seconds per step: phase-1 and phase-2 training, evaluation."""
     params: dict[str, Any] | None = None
     """The parameters that can change the cell's scores (what ``params_hash`` hashes)."""
+    # schema version 3
+    replication: dict[str, Any] | None = None
+    """Whether the result is an exact replication (``exact``) and if not, why (``reasons``):
+    uncommitted code, data differing from data.dvc's snapshot, unpinned Hub revisions."""
+
+
+CHECKSUM_FROM_VERSION = 3
+"""The first result-file schema version whose files must carry a checksum."""
+MAX_SCHEMA_VERSION = 3
+"""The newest result-file schema version this harness reads."""
+
+
+def canonical_json(content: dict[str, Any]) -> str:
+    """The canonical text a result file's checksum covers: every field but ``checksum``, keys
+    sorted, no whitespace, non-ASCII kept."""
+    body = {k: v for k, v in content.items() if k != "checksum"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_checksum(content: dict[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def with_checksum(content: dict[str, Any]) -> dict[str, Any]:
+    """``content`` with its ``checksum`` field set (write this)."""
+    return {**content, "checksum": content_checksum(content)}
+
+
+def verify_checksum(path: Path, raw: Any) -> None:
+    """Raise :class:`HarnessError` if parsed result file ``raw`` fails its checksum, or if its
+    schema version requires a checksum it lacks."""
+    if not isinstance(raw, dict):
+        return  # the schema check reports it
+    stored = raw.get("checksum")
+    version = raw.get("schema_version")
+    if stored is None:
+        if isinstance(version, int) and CHECKSUM_FROM_VERSION <= version <= MAX_SCHEMA_VERSION:
+            raise HarnessError(
+                f"Result file '{path}' (schema version {version}) has no checksum, so its "
+                "integrity cannot be checked; it is not used. Regenerate it: delete it and run "
+                "`dvc repro` (or the `harness evaluate` command of its cell)."
+            )
+        return
+    actual = content_checksum(raw)
+    if stored != actual:
+        raise HarnessError(
+            f"Result file '{path}' fails its checksum: its content changed after it was written "
+            f"(recorded {str(stored)[:80]}, content hashes to {actual}). It is not used. "
+            "Regenerate it: delete it and run `dvc repro` (or the `harness evaluate` command of "
+            "its cell)."
+        )
 
 
 class ResultFile(_Strict):
-    schema_version: int = Field(ge=1, le=2)
+    schema_version: int = Field(ge=1, le=MAX_SCHEMA_VERSION)
     run_id: str = Field(min_length=1)
     model: str = Field(min_length=1)
     intermediate_task: str | None
@@ -60,6 +118,8 @@ class ResultFile(_Strict):
     primary_metric: str
     scores: list[Score] = Field(min_length=1)
     provenance: Provenance
+    checksum: str | None = None
+    """``sha256:<hex>`` of the canonical content (schema version 3 on); verified on read."""
 
 
 def read_result(path: Path) -> ResultFile:
@@ -73,6 +133,9 @@ def read_result(path: Path) -> ResultFile:
             f"Result file '{path}' is not valid JSON ({exc}); it may be truncated. Rerun the "
             "evaluate stage that writes it (`dvc repro`)."
         ) from exc
+    except OSError as exc:
+        raise HarnessError(f"Result file '{path}' cannot be read: {exc.strerror or exc}.") from exc
+    verify_checksum(path, raw)
     try:
         result = ResultFile.model_validate(raw)
     except ValidationError as exc:

@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.results.files import ResultFile
 from harness.tasks import LocalSource, TaskSpec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1 of the schema, as first shipped. A new database is created at version 1 and brought
 # up to date by MIGRATIONS, so every database, old or new, reaches the current schema the same way.
@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS difficulty (
     task VARCHAR NOT NULL, measure VARCHAR NOT NULL, model VARCHAR NOT NULL,
     seed INTEGER NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (task, measure, model, seed)
 );
+""",
+    # replication guard: NULL for results written before the check existed (unknown)
+    2: """
+ALTER TABLE runs ADD COLUMN exact_replication BOOLEAN;
+ALTER TABLE runs ADD COLUMN replication_notes VARCHAR;
 """,
 }
 
@@ -163,8 +168,12 @@ def run_key(result: ResultFile) -> str:
 @contextmanager
 def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
     lock_path = db_path.with_name(db_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("w")
+    except OSError as exc:
+        raise _db_write_error(db_path, exc) from exc
+    with handle:
         deadline = time.monotonic() + timeout_s
         delay = 0.05
         while True:
@@ -210,9 +219,20 @@ def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         with work.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(work, db_path)
+    except (OSError, duckdb.IOException) as exc:  # disk full, permission denied, ...
+        raise _db_write_error(db_path, exc) from exc
     finally:
         work.unlink(missing_ok=True)
         work.with_name(work.name + ".wal").unlink(missing_ok=True)
+
+
+def _db_write_error(db_path: Path, exc: Exception) -> HarnessError:
+    from harness.io import as_os_error, write_error
+
+    error = write_error(db_path, as_os_error(exc))
+    return HarnessError(
+        f"{error} The database is unchanged: nothing of this batch was stored; rerun the ingest."
+    )
 
 
 def connect_readonly(
@@ -291,6 +311,11 @@ def ingest(
     """
     from harness.results.validate import quarantine, validate_files
 
+    if not db_path.name or db_path.is_dir():
+        raise HarnessError(
+            f"'{db_path}' is a folder, not a database file: pass a file path such as "
+            "results/xtransfer.duckdb (--db)."
+        )
     report = validate_files(result_paths, [lang["code"] for lang in languages], specs)
     if not report.ok:
         if quarantine_dir is None:
@@ -302,7 +327,6 @@ def ingest(
     results = report.valid
     keys = [run_key(r) for _, r in results]
     counts = {"added": 0, "unchanged": 0, "replaced": 0, "quarantined": len(report.problems)}
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     with _write_lock(db_path), _copy_on_write(db_path) as con:
         try:
             con.execute("BEGIN TRANSACTION")
@@ -381,6 +405,16 @@ def _stored_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[str]) -> set[str
         con.unregister("batch_keys")
 
 
+def _replication(result: ResultFile) -> tuple[bool | None, str | None]:
+    """(exact, reasons joined) from a result's replication check; (None, None) if it has none."""
+    check = result.provenance.replication
+    if not isinstance(check, dict) or not isinstance(check.get("exact"), bool):
+        return None, None
+    reasons = check.get("reasons")
+    notes = "; ".join(str(r) for r in reasons) if isinstance(reasons, list) and reasons else None
+    return check["exact"], notes
+
+
 def _json(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if value is not None else None
 
@@ -412,6 +446,8 @@ def _insert(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[str, ResultFil
                 "container_image": result.provenance.container_image,
                 "timings": _json(result.provenance.timings),
                 "params": _json(result.provenance.params),
+                "exact_replication": _replication(result)[0],
+                "replication_notes": _replication(result)[1],
             }
             for key, result, path in items
         ]

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.io import atomic_write_text
+from harness.io import atomic_write_text, write_error
 from harness.results.files import ResultFile, read_result
 from harness.tasks import TaskSpec
 
@@ -284,7 +284,10 @@ def validate_files(
 
 def quarantine(report: Report, folder: Path) -> list[Path]:
     """Move every failing file into ``folder`` beside a readable report; return the reports."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from exc
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     written = []
     for path in sorted(report.problems):
@@ -292,6 +295,9 @@ def quarantine(report: Report, folder: Path) -> list[Path]:
         report_path = target.with_name(target.name + ".report.txt")
         atomic_write_text(report_path, report.as_text(path) + "\n")
         if path.exists():
-            shutil.move(str(path), target)
+            try:
+                shutil.move(str(path), target)
+            except OSError as exc:
+                raise write_error(target, exc) from exc
         written.append(report_path)
     return written

@@ -32,7 +32,8 @@ SELECT r.run_id, r.model, coalesce(r.intermediate_task, 'none') AS intermediate,
        s.language, coalesce(l.name, s.language) AS language_name, l.family, l.script,
        l.resource_class, l.distance_rank, coalesce(l.xtreme, false) AS xtreme,
        coalesce(l.xtreme_r, false) AS xtreme_r, s.language = t.train_language AS is_train_language,
-       s.metric, s.value, b.value AS baseline, s.value - b.value AS gain
+       s.metric, s.value, b.value AS baseline, s.value - b.value AS gain,
+       r.exact_replication
 FROM scores s
 JOIN runs r USING (run_id)
 JOIN tasks t ON t.name = r.target_task AND t.primary_metric = s.metric
@@ -49,7 +50,7 @@ RUNS_SQL = """
 SELECT run_id, model, coalesce(intermediate_task, 'none') AS intermediate,
        target_task AS target, seed, harness_version, config_hash, params, git_commit, git_dirty,
        dvc_stage_hash, inputs, container_image, packages, hardware, timings, started_at,
-       finished_at, source_file
+       finished_at, source_file, exact_replication, replication_notes
 FROM runs ORDER BY run_id
 """
 
@@ -120,7 +121,7 @@ def overview(rows: pd.DataFrame) -> pd.DataFrame:
     setting for that target. ``rows`` come from :func:`select` (train language excluded)."""
     columns = [
         "model", "intermediate", "target", "xtreme_group", "zero_shot", "gain", "gain_low",
-        "gain_high", "n_languages", "n_seeds", "best",
+        "gain_high", "n_languages", "n_seeds", "best", "replication",
     ]  # fmt: skip
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -139,6 +140,7 @@ def overview(rows: pd.DataFrame) -> pd.DataFrame:
                 gain_high=high,
                 n_languages=int(group["language"].nunique()),
                 n_seeds=int(group["seed"].nunique()),
+                replication=replication_status(group),
             )
         )
     frame = pd.DataFrame(out)
@@ -146,6 +148,17 @@ def overview(rows: pd.DataFrame) -> pd.DataFrame:
     best = frame.groupby(["model", "target"])["zero_shot"].transform("max")
     frame["best"] = frame["zero_shot"] == best
     return frame[columns]
+
+
+def replication_status(rows: pd.DataFrame) -> str:
+    """``exact`` if every run behind ``rows`` is an exact replication (committed code, pinned
+    data), ``not exact`` if any is not, ``unknown`` if some predate the check."""
+    flags = rows["exact_replication"] if "exact_replication" in rows else pd.Series([None])
+    if (flags == False).any():  # noqa: E712 (a nullable column: False, not falsy)
+        return "not exact"
+    if flags.isna().any():
+        return "unknown"
+    return "exact"
 
 
 def group_scores(cells: pd.DataFrame) -> pd.DataFrame:

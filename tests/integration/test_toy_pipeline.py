@@ -17,6 +17,7 @@ import duckdb
 import pytest
 import yaml
 
+from harness.results.store import SCHEMA_VERSION
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -203,6 +204,8 @@ def test_provenance_matches_the_dvc_lock(workspace: Path) -> None:
             assert provenance["dvc_stage_hash"] and provenance["container_image"] is None
             assert provenance["timings"]["evaluate"] > 0
             assert ("phase1_train" in provenance["timings"]) == (intermediate != "none")
+            # committed code, data as pinned in data.dvc: an exact replication
+            assert provenance["replication"]["exact"], provenance["replication"]
 
 
 def test_database_schema_languages_and_export(workspace: Path, tmp_path: Path) -> None:
@@ -215,7 +218,7 @@ def test_database_schema_languages_and_export(workspace: Path, tmp_path: Path) -
         ).fetchone()
     finally:
         con.close()
-    assert version == ("2",)
+    assert version == (str(SCHEMA_VERSION),)
     assert counts == (40, 50, 5)  # every benchmark language, and the five toy ones ranked
     out = run(
         [sys.executable, "-m", "harness", "export", "--out", str(tmp_path), "-f", "csv"],

@@ -205,7 +205,7 @@ def test_version_one_database_is_migrated_with_its_rows(tmp_path: Path, files: l
     ingest(db, files, LANGS, SPECS)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert schema_version(con) == SCHEMA_VERSION == 2
+        assert schema_version(con) == SCHEMA_VERSION == 3
         old = con.execute(
             "SELECT harness_version, dvc_stage_hash, inputs FROM runs WHERE model = 'old'"
         ).fetchall()
