@@ -24,9 +24,16 @@ from tests.integration.test_toy_pipeline import copy_repository
 
 pytestmark = pytest.mark.cluster
 
-CELLS = ("none-toy_nli", "toy_lexical-toy_nli")
-VICTIM = "toy_lexical-toy_nli"  # its training process is SIGKILLed
-PREEMPTED = "none-toy_nli"  # its job gets the time-limit / preemption signal (SIGUSR2)
+SEED = 13
+CELLS = (f"none-toy_nli-{SEED}", f"toy_lexical-toy_nli-{SEED}")  # as in dvc.yaml's stage names
+VICTIM = CELLS[1]  # its training process is SIGKILLed
+PREEMPTED = CELLS[0]  # its job gets the time-limit / preemption signal (SIGUSR2)
+
+
+def out_name(cell: str) -> str:
+    """The output name of a cell's stages: ``none-toy_nli-13`` -> ``none-toy_nli-s13``."""
+    base, seed = cell.rsplit("-", 1)
+    return f"{base}-s{seed}"
 
 
 def run(
@@ -64,7 +71,7 @@ def reduce_params(path: Path) -> None:
     params["grid"] = {
         "intermediate": ["none", "toy_lexical"],
         "target": ["toy_nli"],
-        "seeds": [params["seed"]],
+        "seeds": [SEED],
     }
     params["phase1"] = {"toy_lexical": {**params["phase1"]["toy_lexical"], "epochs": 1}}
     params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}
@@ -117,7 +124,7 @@ def slurm_run(
 
 
 def scores(ws: Path, cell: str) -> list[dict]:
-    return json.loads((ws / "results" / "cells" / f"{cell}.json").read_text())["scores"]
+    return json.loads((ws / "results" / "cells" / f"{out_name(cell)}.json").read_text())["scores"]
 
 
 def assert_consistent(ws: Path) -> None:
@@ -134,12 +141,15 @@ def test_plan_follows_the_pipeline_order(template: Path) -> None:
         "intermediate@toy_lexical",
         *(f"target@{c}" for c in CELLS),
         *(f"evaluate@{c}" for c in CELLS),
+        "difficulty@toy_lexical",
         "ingest",
+        "analyze",
     }
-    assert order["pretrain"] == 0 and order["ingest"] == len(waves) - 1
+    assert order["pretrain"] == 0 and order["ingest"] >= order["difficulty@toy_lexical"]
     assert order["intermediate@toy_lexical"] < order[f"target@{VICTIM}"]
     for cell in CELLS:
         assert order[f"target@{cell}"] < order[f"evaluate@{cell}"] < order["ingest"]
+        assert order[f"evaluate@{cell}"] < order["analyze"]
 
 
 def test_local_sweep_leaves_the_workspace_consistent(local_run: Path) -> None:
@@ -152,10 +162,10 @@ def test_slurm_sweep_matches_the_local_run(local_run: Path, slurm_run: Path) -> 
         assert scores(slurm_run, cell) == scores(local_run, cell)
     summary = json.loads((slurm_run / "sweep.json").read_text())
     assert summary["executor"] == "slurm"
-    assert len(summary["stages"]) == 7
+    assert len(summary["stages"]) == 9
     assert all(stage["attempts"] == 1 for stage in summary["stages"])
     # every stage ran under SLURM: submitit left one job folder per stage
-    assert len(list((slurm_run / ".sweep" / "slurm").glob("*/*_submitted.pkl"))) == 7
+    assert len(list((slurm_run / ".sweep" / "slurm").glob("*/*_submitted.pkl"))) == 9
     assert_consistent(slurm_run)
 
 
@@ -179,9 +189,9 @@ def _training(ws: Path, cell: str) -> tuple[list[int], str]:
     """The training processes of ``target@cell`` once its model is loaded, and the stage log."""
     log = ws / ".sweep" / "logs" / f"target@{cell}.log"
     text = log.read_text(errors="replace") if log.exists() else ""
-    pids = _stage_processes(ws, f"--out models/phase2/{cell}")
+    pids = _stage_processes(ws, f"--out models/phase2/{out_name(cell)}")
     # transformers' load report is printed when the model is loaded, right before training
-    started = "LOAD REPORT" in text or (ws / f"models/phase2/{cell}.ckpt").exists()
+    started = "LOAD REPORT" in text or (ws / f"models/phase2/{out_name(cell)}.ckpt").exists()
     return (pids if started else []), text
 
 
@@ -195,9 +205,10 @@ def test_killed_and_preempted_jobs_are_requeued_with_identical_scores(
     ws = clone(local_run, tmp_path / "ws")
     shutil.rmtree(ws / ".sweep", ignore_errors=True)
     for cell in CELLS:
-        shutil.rmtree(ws / "models" / "phase2" / cell)
+        shutil.rmtree(ws / "models" / "phase2" / out_name(cell))
     planned = {s["stage"] for w in json.loads(harness("sweep", "--dry-run", cwd=ws)) for s in w}
-    assert planned == {*(f"target@{c}" for c in CELLS), *(f"evaluate@{c}" for c in CELLS), "ingest"}
+    reruns = {*(f"target@{c}" for c in CELLS), *(f"evaluate@{c}" for c in CELLS)}
+    assert planned == {*reruns, "ingest", "analyze"}
 
     done: dict[str, str] = {}
 
@@ -249,6 +260,7 @@ def test_killed_and_preempted_jobs_are_requeued_with_identical_scores(
         f"evaluate@{VICTIM}": 1,
         f"evaluate@{PREEMPTED}": 1,
         "ingest": 1,
+        "analyze": 1,
     }
     for cell in CELLS:
         assert scores(ws, cell) == scores(local_run, cell)
