@@ -71,3 +71,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_store.py")
     session.run("python", "benchmarks/bench_features.py")
     session.run("python", "benchmarks/bench_leaderboard.py")
+    session.run("python", "benchmarks/bench_pipeline.py")

@@ -299,16 +299,84 @@ def export(
     ] = "parquet",
     db: Annotated[Path | None, typer.Option(help="Database (default: paths.database).")] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(help="--format xtreme: folder of {task}/{language}.jsonl predictions."),
+    ] = None,
 ) -> None:
-    """Export languages, tasks, runs, scores, gains and cell means (read-only, atomic files)."""
+    """Export languages, tasks, runs, scores, gains and cell means (read-only, atomic files).
+    With --format xtreme: write per-example predictions in the XTREME submission layout."""
     from harness.results.export import FORMATS
     from harness.results.export import export as do_export
 
+    if fmt == "xtreme":
+        from harness.scoring import export_xtreme
+
+        if predictions is None:
+            raise HarnessError(
+                "--format xtreme needs --predictions: the folder of {task}/{language}.jsonl "
+                "per-example predictions."
+            )
+        for path in export_xtreme(predictions, out):
+            typer.echo(str(path))
+        return
     if fmt not in FORMATS:
-        raise HarnessError(f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}.")
+        raise HarnessError(
+            f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)} or xtreme."
+        )
     params = _load(params_path)
     for path in do_export(db or params.paths.database, out, fmt):
         typer.echo(str(path))
+
+
+@app.command()
+def score(
+    predictions: Annotated[
+        Path, typer.Option(help="Prediction file, or a submission folder {task}/test-{lang}.*")
+    ],
+    labels: Annotated[Path, typer.Option(help="Label file, or a label folder in that layout.")],
+    task: Annotated[
+        str | None, typer.Option(help="XTREME task name (xnli, panx, mlqa, ...); none: all.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Language code (with --task).")] = None,
+    benchmark: Annotated[
+        str, typer.Option(help="xtreme or xtreme_r: languages and groups of the version.")
+    ] = "xtreme",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score predictions in the XTREME submission layout as the official evaluation does
+    (0-100 scale). With --task and --language: one file pair; without --task: every task
+    folder present under both folders, with group and overall scores."""
+    from harness.metrics.benchmark import VERSIONS
+    from harness.scoring import resolve, score_files, score_folder
+
+    if benchmark not in VERSIONS:
+        raise HarnessError(f"Unknown --benchmark '{benchmark}'; choose xtreme or xtreme_r.")
+    if task is not None:
+        if language is None:
+            raise HarnessError("--task needs --language (the language code of the files).")
+        result: dict[str, Any] = score_files(
+            task, language, resolve(predictions, task, language), resolve(labels, task, language)
+        )
+    else:
+        if not (predictions.is_dir() and labels.is_dir()):
+            raise HarnessError(
+                "Without --task, --predictions and --labels must be submission folders."
+            )
+        summary, detailed = score_folder(predictions, labels, benchmark)
+        result = {"summary": summary, "tasks": detailed}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if task is not None:
+        for metric, value in result.items():
+            typer.echo(f"{metric}: {value:.2f}")
+        return
+    for name, table in result["tasks"].items():
+        avgs = ", ".join(f"{k}={v:.2f}" for k, v in table.items() if k.startswith("avg"))
+        typer.echo(f"{name}: {avgs}")
+    for group, value in result["summary"].items():
+        typer.echo(f"{group}: {value:.2f}")
 
 
 @tasks_app.command("list")

@@ -32,6 +32,13 @@ def _read_local(
 ) -> list[dict[str, Any]]:
     if split not in source.files:
         raise HarnessError(f"Task '{spec.name}' has no split '{split}' in its source.files.")
+    if source.format != "jsonl":
+        from harness.data.readers import TATOEBA_CODES, read_local
+
+        name = source.files[split].format(
+            language=language, language3=TATOEBA_CODES.get(language, language)
+        )
+        return read_local(source.format, root / source.path / name, spec.name, language)
     path = root / source.path / source.files[split].format(language=language)
     if not path.is_file():
         raise HarnessError(

@@ -64,13 +64,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LocalFormat = Literal["jsonl", "conllu", "panx", "squad_json", "bucc", "tatoeba", "mewslix", "tsv"]
+"""``jsonl``: one JSON object per line. The others are the formats the raw data is distributed
+in, read by :mod:`harness.data.readers`: ``conllu`` (Universal Dependencies, UPOS tags),
+``panx`` (XTREME's WikiANN files, ``lang:token<TAB>tag``), ``squad_json`` (SQuAD v1.1 JSON:
+XQuAD, MLQA, TyDiQA-GoldP, XQuAD-R), ``bucc`` (BUCC 2018 comparable corpora and gold pairs),
+``tatoeba`` (XTREME's Tatoeba parallel files), ``mewslix`` (Mewsli-X JSONL), ``tsv`` (tab
+separated with a header row, e.g. PAWS-X)."""
+
+
 class LocalSource(_Strict):
     """Files on disk. ``files`` maps split -> file name under ``path``; ``{language}`` in a
-    file name is replaced by the language code."""
+    file name is replaced by the language code (``{language3}`` by its ISO 639-3 code as the
+    Tatoeba files use it)."""
 
     type: Literal["local"]
     path: Path
-    format: Literal["jsonl"] = "jsonl"
+    format: LocalFormat = "jsonl"
     files: dict[str, str]
 
 
@@ -83,6 +93,38 @@ class HubSource(_Strict):
     config: str | None = None
     revision: str = Field(min_length=7)
     splits: dict[str, str]
+
+
+class BenchmarkEntry(_Strict):
+    """A target task's place in one benchmark version (XTREME or XTREME-R)."""
+
+    group: XtremeGroup
+    languages: list[str] = Field(min_length=1)
+    """The languages the version evaluates (its test languages)."""
+
+
+class EnglishTraining(_Strict):
+    """One stage of English training data for a target whose ``source`` holds only its
+    evaluation data (XNLI is trained on MNLI, XQuAD on SQuAD v1.1, XCOPA on SIQA then COPA).
+    :func:`training_spec` turns a stage into a task spec that the data loaders read."""
+
+    name: str
+    source: LocalSource | HubSource = Field(discriminator="type")
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    """The stage's label set where it differs from the task's (SIQA has three choices)."""
+
+
+class Upstream(_Strict):
+    """Where data comes from, for people: Hub id/config/revision or a download URL, and notes
+    (a revision is given only where a real commit was found; see ``note``)."""
+
+    what: str
+    hub_id: str | None = None
+    config: str | None = None
+    revision: str | None = None
+    url: str | None = None
+    note: str = ""
 
 
 class Difficulty(_Strict):
@@ -112,6 +154,11 @@ class TaskSpec(_Strict):
     """Primary metric; defaults to the first metric of the kind."""
     xtreme_group: XtremeGroup | None = None
     difficulty: Difficulty | None = None
+    benchmarks: dict[Literal["xtreme", "xtreme_r"], BenchmarkEntry] = Field(default_factory=dict)
+    """Membership per benchmark version (targets of the paper profile)."""
+    english_training: list[EnglishTraining] = Field(default_factory=list)
+    """English training stages, in order, when ``source`` has no train split of its own."""
+    upstream: list[Upstream] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> TaskSpec:
@@ -148,9 +195,24 @@ class TaskSpec(_Strict):
             raise ValueError("languages must include train_language")
         splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
         needed = ["train", "dev"] + (["test"] if self.role == "target" else [])
+        if self.role == "target" and self.kind == "retrieval":
+            # evaluated straight from the phase-1 encoder: no training split of its own
+            needed = ["test"]
+        if self.english_training:
+            # the evaluation source needs test only; every training stage needs train
+            needed = ["test"] if self.role == "target" else []
+            for stage in self.english_training:
+                src = stage.source
+                stage_splits = src.files if isinstance(src, LocalSource) else src.splits
+                if "train" not in stage_splits:
+                    raise ValueError(f"english_training '{stage.name}' does not name a train split")
         missing = [s for s in needed if s not in splits]
         if missing:
             raise ValueError(f"source does not name the split(s) {missing}")
+        for version, entry in self.benchmarks.items():
+            extra = sorted(set(entry.languages) - set(self.languages))
+            if extra:
+                raise ValueError(f"benchmarks.{version}.languages {extra} are not in languages")
         return self
 
     @property
@@ -163,6 +225,23 @@ class TaskSpec(_Strict):
 
     def column(self, field: str) -> str | list[str]:
         return self.columns.get(field, field)
+
+
+def training_spec(spec: TaskSpec, stage: int = -1) -> TaskSpec:
+    """The task spec of one English training stage of ``spec`` (default: the last one, the
+    stage right before evaluation), for the data loaders; ``spec`` itself when it trains on
+    its own source."""
+    if not spec.english_training:
+        return spec
+    train = spec.english_training[stage]
+    return spec.model_copy(
+        update={
+            "source": train.source,
+            "columns": train.columns or spec.columns,
+            "labels": train.labels or spec.labels,
+            "english_training": [],
+        }
+    )
 
 
 def load_spec(path: Path) -> TaskSpec:

@@ -1,8 +1,41 @@
-"""Task metrics. Values are fractions in [0, 1]."""
+"""Task metrics. Values are fractions in [0, 1].
+
+The official XTREME / XTREME-R semantics live in the submodules: :mod:`.qa` (SQuAD v1.1 and
+MLQA normalisation, EM/F1), :mod:`.tagging` (seqeval span F1 as the XTREME evaluation computes
+it), :mod:`.retrieval` (BUCC F1, mAP@k, Mewsli-X) and :mod:`.benchmark` (task languages per
+benchmark version, group and overall averages). :mod:`harness.scoring` applies them to files
+in the XTREME submission layout.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from harness.metrics.qa import exact_match, normalize_mlqa, normalize_squad, qa_f1, qa_scores
+from harness.metrics.retrieval import (
+    average_precision_at_k,
+    bucc_scores,
+    mean_average_precision_at_k,
+    mewslix_map_at_k,
+)
+from harness.metrics.tagging import seqeval_scores
+
+__all__ = [
+    "accuracy",
+    "average_precision_at_k",
+    "bucc_scores",
+    "exact_match",
+    "mean_average_precision_at_k",
+    "mewslix_map_at_k",
+    "normalize_mlqa",
+    "normalize_squad",
+    "qa_f1",
+    "qa_scores",
+    "score",
+    "seqeval_scores",
+    "span_f1",
+    "token_accuracy",
+]
 
 
 def accuracy(predictions: Sequence[str], golds: Sequence[str]) -> float:
