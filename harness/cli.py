@@ -416,6 +416,21 @@ def tasks_show(
     typer.echo(yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
 
 
+@tasks_app.command("import-ccg")
+def tasks_import_ccg(
+    ccgbank: Annotated[Path, typer.Argument(help="The CCGbank release folder (licensed).")],
+    out: Annotated[Path, typer.Option(help="Folder (in the repository) for data + spec.")] = Path(
+        "data/ccg"
+    ),
+    min_count: Annotated[int, typer.Option(help="Rarer categories become UNK.")] = 1,
+) -> None:
+    """Convert CCGbank's AUTO files to the CCG supertagging task (JSONL + spec); then register
+    it with `harness submit <out>/ccg.yaml`."""
+    from harness.tasks.ccg import prepare_ccg
+
+    typer.echo(str(prepare_ccg(ccgbank, out, min_count)))
+
+
 @app.command()
 def submit(
     spec: Annotated[Path, typer.Argument(help="The new intermediate task's spec (YAML).")],

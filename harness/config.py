@@ -140,6 +140,9 @@ class MultitaskParams(TrainParams):
     tasks: list[str] = Field(min_length=2)
     sampling: Literal["proportional", "temperature"] = "temperature"
     temperature: float = Field(2.0, gt=0)
+    shared_head: bool = False
+    """One head for all tasks (they must share kind and labels): training on the concatenation
+    of their data, as the reference study's ANLI+ (ANLI rounds 1-3, MNLI, SNLI, one NLI head)."""
     specs: Path
     data: Path
 
@@ -178,8 +181,8 @@ class Params(_Strict):
         for task in self.grid.intermediate:
             if task != BASELINE and task not in self.phase1 and task not in self.multitask:
                 raise ValueError(
-                    f"grid.intermediate has '{task}' but neither phase1 nor multitask has an "
-                    "entry for it"
+                    f"grid.intermediate has '{task}' but phase1 has no entry for it (nor is it "
+                    "a multitask setting)"
                 )
         for task in self.phase1:
             if task not in self.grid.intermediate:

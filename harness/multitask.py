@@ -122,18 +122,32 @@ class _TokenHead(nn.Module):
 class MultitaskModel(nn.Module):
     """A shared encoder and one head per task; rows are routed by their ``task`` index."""
 
-    def __init__(self, encoder: nn.Module, specs: Sequence[TaskSpec], seed: int) -> None:
+    def __init__(
+        self, encoder: nn.Module, specs: Sequence[TaskSpec], seed: int, shared_head: bool = False
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         config: Any = encoder.config
         hidden, dropout = int(config.hidden_size), float(config.hidden_dropout_prob)
         torch.manual_seed(seed)
+        if shared_head:
+            different = [
+                s.name for s in specs if (s.kind, s.labels) != (specs[0].kind, specs[0].labels)
+            ]
+            if different:
+                raise HarnessError(
+                    f"shared_head needs tasks of one kind with one label set; {different} differ "
+                    f"from {specs[0].name} ({specs[0].kind}, {specs[0].labels}). Set "
+                    "shared_head: false or leave them out."
+                )
+        owners = specs[:1] if shared_head else specs
+        self.head_of = [0] * len(specs) if shared_head else list(range(len(specs)))
         self.token_level = [spec.kind == "tagging" for spec in specs]
         self.heads = nn.ModuleList(
             (_TokenHead if spec.kind == "tagging" else _SequenceHead)(
                 hidden, len(spec.labels), dropout
             )
-            for spec in specs
+            for spec in owners
         )
 
     def forward(
@@ -149,7 +163,7 @@ class MultitaskModel(nn.Module):
         logits: list[torch.Tensor] = []
         for t in torch.unique(task).tolist():
             rows = task == t
-            out = self.heads[t](states[rows])
+            out = self.heads[self.head_of[t]](states[rows])
             logits.append(out)
             if labels is None:
                 continue
@@ -253,7 +267,7 @@ def run_multitask(
         )
     except OSError as exc:
         raise HarnessError(f"No encoder checkpoint in '{pretrained}': {exc}.") from exc
-    model = MultitaskModel(encoder, specs, params.seed)
+    model = MultitaskModel(encoder, specs, params.seed, setting.shared_head)
     pad = tokenizer.pad_token_id
     summary = train(
         model,
@@ -286,6 +300,7 @@ def run_multitask(
             "tasks": list(setting.tasks),
             "sampling": setting.sampling,
             "temperature": setting.temperature,
+            "shared_head": setting.shared_head,
             "train_sizes": dict(zip(setting.tasks, sizes, strict=True)),
             "weights": dict(zip(setting.tasks, weights, strict=True)),
             "examples_per_epoch": dict(zip(setting.tasks, counts, strict=True)),

@@ -226,3 +226,18 @@ def test_run_trains_one_encoder_on_both_tasks_reproducibly(setup: dict[str, Any]
     first = _digest(out)
     run_multitask(params, registry, "multi", encoder, out)
     assert _digest(out) == first  # same seed, bit-identical on CPU
+
+
+def test_shared_head_needs_one_kind_and_label_set(setup: dict[str, Any]) -> None:
+    from transformers import AutoModel
+
+    registry = setup["registry"]
+    pairs = registry.get("pairs")
+    twin = pairs.model_copy(update={"name": "pairs_again"})
+    encoder = AutoModel.from_pretrained(str(setup["encoder"]), add_pooling_layer=False)
+    model = MultitaskModel(encoder, [pairs, twin], seed=3, shared_head=True)
+    assert len(model.heads) == 1 and model.head_of == [0, 0]
+    separate = MultitaskModel(encoder, [pairs, twin], seed=3)
+    assert len(separate.heads) == 2
+    with pytest.raises(HarnessError, match=r"shared_head needs tasks of one kind.*\['tags'\]"):
+        MultitaskModel(encoder, [pairs, registry.get("tags")], seed=3, shared_head=True)
