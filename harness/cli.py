@@ -458,7 +458,7 @@ def submit(
     }
     root = params_path.resolve().parent
     result = do_submit(spec, params_path, params, _registry(params), overrides, dry_run, root)
-    typer.echo(("dry run: would " if dry_run else "") + "register " + result.describe(root))
+    typer.echo(("dry run: would register " if dry_run else "registered ") + result.describe(root))
 
 
 def main() -> None:

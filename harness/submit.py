@@ -46,13 +46,15 @@ class Submission:
     inputs: dict[str, str]
     stages: list[str]
     probed: dict[str, int] = field(default_factory=dict)
+    existed: dict[Path, bool] = field(default_factory=dict)
+    """Whether each file existed when the submission was planned."""
 
     def describe(self, root: Path) -> str:
         lines = [f"task '{self.spec.name}' ({self.spec.kind}, intermediate)"]
         lines += [f"  probed {n} {split} example(s)" for split, n in self.probed.items()]
         for path in self.files:
             rel = path.relative_to(root) if path.is_relative_to(root) else path
-            verb = "modify" if path.exists() else "create"
+            verb = "modify" if self.existed.get(path, path.exists()) else "create"
             lines.append(f"  {verb} {rel}")
         lines.append(f"  grid.intermediate += {self.spec.name}")
         lines.append(f"  phase1.{self.spec.name} = {self.phase1}")
@@ -125,6 +127,11 @@ def _explain(exc: ValidationError) -> str:
             fix = f"set field '{loc}' to one of the values listed"
         elif kind == "string_too_short" and loc.endswith("revision"):
             fix = "pin the dataset's commit hash (40 hex digits) in source.revision"
+        elif kind == "string_type" and isinstance(err.get("input"), bool):
+            fix = (
+                f"quote the value of field '{loc}' ('yes'): YAML reads unquoted yes/no/on/off/"
+                "true/false as booleans"
+            )
         elif kind == "value_error":
             loc = loc or _field_in(msg)
             fix = "change the spec as the message says"
@@ -312,9 +319,11 @@ def plan(
     for kind in ("target", "evaluate"):
         stages += [f"{kind}@{spec.name}-{target}" for target in params.grid.target]
     stages.append("ingest")
+    files = {root / spec_rel: text, params_path: new_text}
     return Submission(
         spec=spec,
-        files={root / spec_rel: text, params_path: new_text},
+        files=files,
+        existed={path: path.exists() for path in files},
         phase1=phase1,
         inputs=inputs,
         stages=stages,

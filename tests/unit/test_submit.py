@@ -112,6 +112,12 @@ BAD: list[tuple[str, Any, dict[str, list[dict[str, Any]]] | None, tuple[str, ...
     ("name_is_baseline", _with(name="none"), None, ("field 'name'", "Choose another")),
     ("target_role", _with(role="target"), None, ("field 'role'", "intermediate")),
     ("one_label", _with(labels=["yes"]), None, ("field 'labels'", "at least 2")),
+    (
+        "unquoted_yes_no",
+        yaml.safe_dump(GOOD).replace("- 'yes'", "- yes").replace("- 'no'", "- no"),
+        None,
+        ("field 'labels.0'", "quote the value", "booleans"),
+    ),
     ("duplicate_label", _with(labels=["yes", "yes"]), None, ("field 'labels'", "twice")),
     ("wrong_metric", _with(metric="f1"), None, ("field 'metric'", "choose one of")),
     (
@@ -251,6 +257,7 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
     spec_file = _write_spec(repo, GOOD, "# my comment\n" + yaml.safe_dump(GOOD))
     result = _submit(repo, spec_file, epochs=2.0, learning_rate=1e-3)
     assert result.probed == {"train": 12, "dev": 4}
+    assert "create tasks/my_task.yaml" in result.describe(repo)
     assert result.stages == [
         "intermediate@my_task",
         "target@my_task-toy_nli",
