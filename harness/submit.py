@@ -48,6 +48,7 @@ class Submission:
     probed: dict[str, int] = field(default_factory=dict)
     existed: dict[Path, bool] = field(default_factory=dict)
     """Whether each file existed when the submission was planned."""
+    notes: list[str] = field(default_factory=list)
 
     def describe(self, root: Path) -> str:
         lines = [f"task '{self.spec.name}' ({self.spec.kind}, intermediate)"]
@@ -61,6 +62,7 @@ class Submission:
         lines.append(f"  intermediate_inputs.{self.spec.name} = {self.inputs}")
         lines.append("stages `dvc repro` will run (nothing already computed reruns):")
         lines += [f"  {stage}" for stage in self.stages]
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -319,11 +321,23 @@ def plan(
     for kind in ("target", "evaluate"):
         stages += [f"{kind}@{spec.name}-{target}" for target in params.grid.target]
     stages.append("ingest")
+    notes = []
+    for dvc_file in sorted(root.glob("*.dvc")):
+        pinned = (yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}).get("outs") or []
+        for out in pinned:
+            tracked = str(out.get("path", ""))
+            if data and tracked and PurePosixPath(data).is_relative_to(tracked):
+                notes.append(
+                    f"the data lie under '{tracked}', which {dvc_file.name} pins: re-pin with "
+                    f"`dvc add {tracked}` and commit {dvc_file.name} (and `dvc push`), so that "
+                    "`harness data` verifies and the team gets the new data"
+                )
     files = {root / spec_rel: text, params_path: new_text}
     return Submission(
         spec=spec,
         files=files,
         existed={path: path.exists() for path in files},
+        notes=notes,
         phase1=phase1,
         inputs=inputs,
         stages=stages,

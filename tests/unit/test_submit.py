@@ -289,6 +289,7 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
 
 
 def test_dry_run_writes_nothing_and_describes_the_change(repo: Path) -> None:
+    (repo / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
     before = _hashes(repo)
     result = _submit(repo, _write_spec(repo, GOOD), dry_run=True)
     assert _hashes(repo) == before
@@ -296,6 +297,7 @@ def test_dry_run_writes_nothing_and_describes_the_change(repo: Path) -> None:
     assert "create tasks/my_task.yaml" in text
     assert "modify params.yaml" in text
     assert "intermediate@my_task" in text and "evaluate@my_task-toy_ner" in text
+    assert "re-pin with `dvc add data`" in text
 
 
 def test_bad_hyperparameter_option_is_refused(repo: Path) -> None:
