@@ -33,6 +33,8 @@ from harness.tasks import KIND_FIELDS, HubSource, LocalSource, Registry, TaskSpe
 #: hyperparameters a submission may override on the command line
 OVERRIDABLE = ("epochs", "learning_rate", "batch_size", "max_length")
 PROBE_ROWS = 50
+DEFAULT_TASK_DIR = "tasks"
+"""Where submitted specs go when params.yaml names no task_dirs yet."""
 _FIELDS = ", ".join(TaskSpec.model_fields)
 
 
@@ -302,12 +304,9 @@ def plan(
     _check_name_free(spec, registry, params)
     _check_trainable(spec)
     data = _data_dir(spec, root)
-    if not params.task_dirs:
-        raise HarnessError(
-            f"'{params_path}' has no task_dirs: add `task_dirs: [tasks]` (a folder in the "
-            "repository) so submitted specs have a home, then submit again."
-        )
-    folder = params.task_dirs[0]
+    # the first task_dirs folder; without one, `tasks` becomes it
+    new_dir = None if params.task_dirs else DEFAULT_TASK_DIR
+    folder = params.task_dirs[0] if params.task_dirs else Path(DEFAULT_TASK_DIR)
     if folder.is_absolute():
         raise HarnessError(f"task_dirs[0] ('{folder}') must be relative to the repository root.")
     probed = probe(spec, root)
@@ -315,8 +314,8 @@ def plan(
     phase1 = _phase1_entry(params, overrides)
     inputs = {"spec": spec_rel, "data": data or spec_rel}
     old_text = params_path.read_text(encoding="utf-8")
-    new_text = edit_params_text(old_text, spec.name, phase1, inputs)
-    _check_edit(old_text, new_text, spec.name, phase1, inputs)
+    new_text = edit_params_text(old_text, spec.name, phase1, inputs, new_dir)
+    _check_edit(old_text, new_text, spec.name, phase1, inputs, new_dir)
     stages = [f"intermediate@{spec.name}"]
     for kind in ("target", "evaluate"):
         stages += [f"{kind}@{spec.name}-{target}" for target in params.grid.target]
@@ -396,8 +395,15 @@ def _find_top(lines: list[str], key: str) -> int | None:
     return None
 
 
-def edit_params_text(text: str, name: str, phase1: dict[str, Any], inputs: dict[str, str]) -> str:
-    """``text`` with ``name`` added to grid.intermediate, phase1 and intermediate_inputs."""
+def edit_params_text(
+    text: str,
+    name: str,
+    phase1: dict[str, Any],
+    inputs: dict[str, str],
+    task_dir: str | None = None,
+) -> str:
+    """``text`` with ``name`` added to grid.intermediate, phase1 and intermediate_inputs (and
+    ``task_dirs: [task_dir]`` when given: the file has no task_dirs yet)."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
@@ -444,11 +450,25 @@ def edit_params_text(text: str, name: str, phase1: dict[str, Any], inputs: dict[
         lines[section] = "intermediate_inputs:\n"
         at = _block_end(lines, section)
         lines[at:at] = [entry]
+    if task_dir is not None:
+        if _find_top(lines, "task_dirs") is not None:
+            raise HarnessError("params.yaml's task_dirs is empty; list a folder, e.g. [tasks].")
+        lines += [
+            "\n",
+            "# Folders of task specs besides the built-in ones; `harness submit` copies new\n",
+            "# specs into the first one.\n",
+            f"task_dirs: [{task_dir}]\n",
+        ]
     return "".join(lines)
 
 
 def _check_edit(
-    old: str, new: str, name: str, phase1: dict[str, Any], inputs: dict[str, str]
+    old: str,
+    new: str,
+    name: str,
+    phase1: dict[str, Any],
+    inputs: dict[str, str],
+    task_dir: str | None,
 ) -> None:
     """The edited file must parse to the old parameters plus exactly the additions."""
     before = yaml.safe_load(old)
@@ -457,6 +477,8 @@ def _check_edit(
     expected["grid"] = {**before["grid"], "intermediate": [*before["grid"]["intermediate"], name]}
     expected["phase1"] = {**(before.get("phase1") or {}), name: phase1}
     expected["intermediate_inputs"] = {**(before.get("intermediate_inputs") or {}), name: inputs}
+    if task_dir is not None:
+        expected["task_dirs"] = [task_dir]
     if after != expected:
         raise HarnessError(
             "Could not edit params.yaml safely (its layout is unusual); nothing was changed. "

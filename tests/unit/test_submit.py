@@ -281,6 +281,7 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
     assert params.phase1["my_task"].batch_size == params.phase1["toy_lexical"].batch_size
     assert params.intermediate_inputs["my_task"].spec == Path("tasks/my_task.yaml")
     assert params.intermediate_inputs["my_task"].data == Path("data/submitted/my_task")
+    assert params.task_dirs == [Path("tasks")]  # added with the first submission
     registry = Registry.load(params.task_dirs)
     assert registry.get("my_task", role="intermediate").labels == ["yes", "no"]
     # submitting it again is a name collision
