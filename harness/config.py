@@ -153,6 +153,57 @@ class MultitaskParams(TrainParams):
         return self
 
 
+class LaunchParams(_Strict):
+    """Where each stage command runs: on the host (``local``) or inside the project's container
+    image (``docker`` / ``apptainer``). Used by ``harness sweep``; see :mod:`harness.launch`."""
+
+    backend: Literal["local", "docker", "apptainer"] = "local"
+    image: str | None = None
+    """docker: an image reference pinned by digest (``name@sha256:...``); apptainer: a SIF file."""
+    image_digest: str | None = None
+    """The digest recorded in each result's provenance (default: the digest in ``image`` for
+    docker, the SIF file's sha256 for apptainer)."""
+    runtime: str = "docker"
+    """The docker-compatible executable (``docker`` or ``podman``); docker backend only."""
+    runtime_args: list[str] = Field(default_factory=list)
+    """Extra global arguments of the runtime (e.g. podman's ``--runtime runc``)."""
+    run_args: list[str] = Field(default_factory=list)
+    """Extra arguments of ``run`` (e.g. ``--shm-size 8g``, ``--ulimit nproc=8192:8192``)."""
+    gpus: bool = False
+    """Expose the GPUs (``--gpus all`` / ``--nv``)."""
+    binds: list[str] = Field(default_factory=list)
+    """Extra bind mounts ``host[:container[:opts]]`` (the workspace is always bound)."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables set inside the container."""
+
+    @model_validator(mode="after")
+    def _image_given(self) -> LaunchParams:
+        if self.backend != "local" and not self.image:
+            raise ValueError(f"launch.backend '{self.backend}' needs launch.image")
+        return self
+
+
+class ClusterParams(_Strict):
+    """SLURM resources of ``harness sweep --executor slurm`` (one job array per wave)."""
+
+    partition: str | None = None
+    gpus_per_job: int = Field(0, ge=0)
+    cpus_per_job: int = Field(1, gt=0)
+    mem_gb: float | None = Field(None, gt=0)
+    time_min: int = Field(60, gt=0)
+    """Time limit of one job; a job that reaches it is requeued and its stage resumes."""
+    array_parallelism: int = Field(16, gt=0)
+    """How many jobs of one array run at the same time."""
+    max_requeues: int = Field(3, ge=0)
+    """How often a killed, timed-out or preempted job is requeued before the sweep gives up."""
+    log_dir: Path = Path(".sweep")
+    """Job scripts, logs and pickles (submitit's folder), relative to the workspace."""
+    poll_s: float = Field(5.0, gt=0)
+    """Seconds between two checks of the jobs' states."""
+    extra: dict[str, str | int] = Field(default_factory=dict)
+    """Further sbatch options (submitit's ``slurm_additional_parameters``)."""
+
+
 class Params(_Strict):
     profile: Literal["toy", "paper"]
     seed: int
@@ -171,6 +222,8 @@ class Params(_Strict):
     """Spec and data of every single-task phase-1 stage (dvc.yaml iterates over it)."""
     multitask: dict[str, MultitaskParams] = Field(default_factory=dict)
     """Multi-task intermediate settings, trained by `harness intermediate --task NAME`."""
+    launch: LaunchParams = LaunchParams()
+    cluster: ClusterParams = ClusterParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:

@@ -126,7 +126,7 @@ def _explain(exc: ValidationError) -> str:
         if kind == "missing":
             fix = f"add field '{loc}'"
         elif kind == "extra_forbidden":
-            fix = f"remove field '{loc}' (a spec has the fields {_FIELDS})"
+            fix = f"remove field '{loc}'" + ("" if "." in loc else f" (a spec has {_FIELDS})")
         elif kind in ("literal_error", "union_tag_invalid", "enum"):
             fix = f"set field '{loc}' to one of the values listed"
         elif kind == "string_too_short" and loc.endswith("revision"):

@@ -19,6 +19,7 @@ COMMANDS = [
     "ingest",
     "leaderboard",
     "export",
+    "sweep",
 ]
 
 

@@ -1,0 +1,238 @@
+"""``harness sweep``: run the pending stages of the pipeline, wave by wave, on SLURM or here.
+
+Each wave (see :mod:`harness.launch.plan`) is one SLURM job array (``--executor slurm``, through
+submitit) or a pool of ``--jobs`` processes (``--executor local``). Before a wave its stale
+outputs are removed (as ``dvc repro`` does; training checkpoints beside them are kept, so a
+rerun resumes); after it, the finished stages are recorded with ``dvc commit``, so that
+``dvc.lock`` pins every output, ``dvc status`` is clean and ``dvc repro`` has nothing to do. A
+sweep that stops half-way leaves the finished waves committed; running it again plans only
+what is still pending.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from harness.config import ClusterParams, LaunchParams
+from harness.errors import HarnessError
+from harness.launch.container import image_digest
+from harness.launch.jobs import SlurmStageJob, StageFailed, StageJob, StageKilled
+from harness.launch.plan import Plan, PlannedStage, plan_sweep
+
+Executor = Literal["local", "slurm"]
+Log = Callable[[str], None]
+
+
+@dataclass
+class WaveOutcome:
+    done: list[dict[str, Any]] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def remove_outputs(root: Path, stage: PlannedStage) -> None:
+    """Delete a stage's outputs before it runs, except persistent ones (as ``dvc repro``)."""
+    for out in stage.outs:
+        if out in stage.persistent:
+            continue
+        path = root / out
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def dvc_commit(root: Path, names: Iterable[str]) -> None:
+    """Record the finished stages' dependencies and outputs in dvc.lock (and the DVC cache)."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        for name in names:
+            repo.commit(name, force=True, with_deps=False)
+
+
+def _jobs_for(
+    wave: Sequence[PlannedStage],
+    root: Path,
+    launch: LaunchParams,
+    cluster: ClusterParams,
+    digest: str | None,
+    job_type: type[StageJob],
+) -> list[StageJob]:
+    logs = root / cluster.log_dir / "logs"
+    return [
+        job_type(
+            name=stage.name,
+            cmd=stage.cmd,
+            root=str(root),
+            log=str(logs / f"{stage.name}.log"),
+            launch=launch,
+            digest=digest,
+            max_requeues=cluster.max_requeues,
+        )
+        for stage in wave
+    ]
+
+
+def run_local_wave(jobs: Sequence[StageJob], workers: int) -> WaveOutcome:
+    outcome = WaveOutcome()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {job.name: pool.submit(job.run_local) for job in jobs}
+        for name, future in futures.items():
+            try:
+                outcome.done.append(future.result())
+            except (StageFailed, StageKilled, OSError) as exc:
+                outcome.failed[name] = str(exc)
+    return outcome
+
+
+_ENDED = (
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "SPECIAL_EXIT",
+)
+
+
+def _queued(job_ids: Sequence[str]) -> set[str] | None:
+    """The ids of these jobs that SLURM still has pending, running or requeued (None: squeue
+    could not be asked)."""
+    arrays = sorted({job_id.split("_")[0] for job_id in job_ids})
+    try:
+        out = subprocess.run(
+            ["squeue", "--noheader", "--array", "--format=%i %T", "--jobs", ",".join(arrays)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        # squeue exits non-zero for job ids it has already forgotten
+        return set() if "Invalid job id" in out.stderr else None
+    alive = set()
+    for line in out.stdout.splitlines():
+        job_id, _, state = line.strip().partition(" ")
+        if job_id and not state.startswith(_ENDED):
+            alive.add(job_id)
+    return alive
+
+
+def run_slurm_wave(
+    jobs: Sequence[StageJob], folder: Path, cluster: ClusterParams, log: Log
+) -> WaveOutcome:
+    """Submit the wave as one job array and wait for every task (no accounting database
+    needed: a job is done when submitit's result file appears; one that has left the queue
+    without a result for two polls in a row is reported failed)."""
+    try:
+        import submitit
+    except ImportError as exc:  # pragma: no cover - submitit is a dependency
+        raise HarnessError("`--executor slurm` needs submitit: pip install submitit") from exc
+    if shutil.which("sbatch") is None:
+        raise HarnessError(
+            "sbatch not found: run `harness sweep --executor slurm` on a SLURM login node, or use "
+            "`--executor local`."
+        )
+    executor = submitit.SlurmExecutor(
+        folder=str(folder / "%j"), max_num_timeout=cluster.max_requeues
+    )
+    slurm: dict[str, Any] = {
+        "time": cluster.time_min,
+        "cpus_per_task": cluster.cpus_per_job,
+        "array_parallelism": cluster.array_parallelism,
+        "job_name": "xtransfer",
+        "additional_parameters": {"requeue": True, **cluster.extra},
+    }
+    if cluster.partition:
+        slurm["partition"] = cluster.partition
+    if cluster.gpus_per_job:
+        slurm["gpus_per_node"] = cluster.gpus_per_job
+    if cluster.mem_gb:
+        slurm["mem"] = f"{int(cluster.mem_gb * 1024)}M"
+    executor.update_parameters(**slurm)
+    with executor.batch():
+        submitted: list[Any] = [executor.submit(cast(SlurmStageJob, job)) for job in jobs]
+    by_id = {job.job_id: (stage, job) for stage, job in zip(jobs, submitted, strict=True)}
+    log(f"submitted job array {submitted[0].job_id.split('_')[0]} ({len(submitted)} job(s))")
+    outcome = WaveOutcome()
+    missing: dict[str, int] = {}
+    while by_id:
+        time.sleep(cluster.poll_s)
+        queued = _queued(list(by_id))
+        for job_id, (stage, job) in list(by_id.items()):
+            if job.paths.result_pickle.exists():
+                del by_id[job_id]
+                try:
+                    outcome.done.append(job.result())
+                except Exception as exc:  # submitit re-raises the job's error with its traceback
+                    outcome.failed[stage.name] = f"job {job_id}: {exc}"
+            elif queued is not None and job_id not in queued:
+                missing[job_id] = missing.get(job_id, 0) + 1
+                if missing[job_id] >= 3 and not job.paths.result_pickle.exists():
+                    del by_id[job_id]
+                    outcome.failed[stage.name] = (
+                        f"job {job_id} left the queue without a result; log: {stage.log}, "
+                        f"SLURM output: {job.paths.stderr}"
+                    )
+            else:
+                missing.pop(job_id, None)
+    return outcome
+
+
+def run_sweep(
+    root: Path,
+    launch: LaunchParams,
+    cluster: ClusterParams,
+    executor: Executor,
+    jobs: int = 1,
+    targets: Sequence[str] = (),
+    log: Log = print,
+) -> dict[str, Any]:
+    """Plan and run the pending stages; return a summary (waves, stage timings, attempts)."""
+    root = root.resolve()
+    plan: Plan = plan_sweep(root, targets)
+    summary: dict[str, Any] = {"executor": executor, "waves": plan.as_dict(), "stages": []}
+    if not plan.waves:
+        log("nothing to do: every stage is up to date")
+        return summary
+    digest = image_digest(launch)
+    job_type: type[StageJob] = SlurmStageJob if executor == "slurm" else StageJob
+    for number, wave in enumerate(plan.waves, start=1):
+        log(f"wave {number}/{len(plan.waves)}: {', '.join(s.name for s in wave)}")
+        for stage in wave:
+            remove_outputs(root, stage)
+        stage_jobs = _jobs_for(wave, root, launch, cluster, digest, job_type)
+        if executor == "slurm":
+            outcome = run_slurm_wave(stage_jobs, root / cluster.log_dir / "slurm", cluster, log)
+        else:
+            outcome = run_local_wave(stage_jobs, jobs)
+        finished = [item["stage"] for item in outcome.done]
+        if finished:
+            dvc_commit(root, finished)
+        summary["stages"] += outcome.done
+        if outcome.failed:
+            problems = "\n".join(f"  {name}: {why}" for name, why in sorted(outcome.failed.items()))
+            raise HarnessError(
+                f"{len(outcome.failed)} stage(s) of wave {number} failed:\n{problems}\n"
+                "The stages that finished are committed to dvc.lock; fix the cause and run "
+                "`harness sweep` again to run only what is still pending."
+            )
+    return summary
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    from harness.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
