@@ -321,7 +321,7 @@ def plan(
         stages += [f"{kind}@{spec.name}-{target}" for target in params.grid.target]
     stages.append("ingest")
     notes = []
-    for dvc_file in sorted(root.glob("*.dvc")):
+    for dvc_file in sorted(p for p in root.glob("*.dvc") if p.is_file()):  # not .dvc/
         pinned = (yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}).get("outs") or []
         for out in pinned:
             tracked = str(out.get("path", ""))

@@ -291,6 +291,7 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
 
 def test_dry_run_writes_nothing_and_describes_the_change(repo: Path) -> None:
     (repo / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data\n")
+    (repo / ".dvc").mkdir()  # DVC's own folder is not a .dvc file
     before = _hashes(repo)
     result = _submit(repo, _write_spec(repo, GOOD), dry_run=True)
     assert _hashes(repo) == before
