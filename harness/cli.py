@@ -40,9 +40,10 @@ def _load(params_path: Path) -> Params:
 
 
 def _registry(params: Params) -> Any:
+    from harness.multitask import with_settings
     from harness.tasks import Registry
 
-    return Registry.load(params.task_dirs)
+    return with_settings(Registry.load(params.task_dirs), params)
 
 
 def _toy_languages(params: Params) -> list[dict[str, Any]]:
@@ -125,10 +126,16 @@ def intermediate(
     ),
     params_path: ParamsOpt = DEFAULT_PARAMS,
 ) -> None:
-    """Phase 1: train the pretrained encoder on an English intermediate task."""
+    """Phase 1: train the pretrained encoder on an English intermediate task, or on several at
+    once when TASK names a multi-task setting (params.yaml `multitask`)."""
     from harness.phases import run_intermediate
 
     params = _load(params_path)
+    if task in params.multitask:
+        from harness.multitask import run_multitask
+
+        run_multitask(params, _registry(params), task, pretrained, out)
+        return
     run_intermediate(params, _registry(params), task, pretrained, out)
 
 
@@ -504,19 +511,84 @@ def sweep(
 
 @tasks_app.command("list")
 def tasks_list(params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
-    """List every known task with its role and kind."""
+    """List every known task: role, kind, languages, whether the grid runs it, and its file."""
     params = _load(params_path)
     registry = _registry(params)
+    in_grid = set(params.grid.intermediate) | set(params.grid.target)
     for name in registry.names():
         spec = registry.get(name)
-        typer.echo(f"{name:24} {spec.role:13} {spec.kind:20} {len(spec.languages)} language(s)")
+        typer.echo(
+            f"{name:24} {spec.role:13} {spec.kind:20} {len(spec.languages)} language(s)  "
+            f"{'in grid' if name in in_grid else 'not in grid':12} {registry.origins[name]}"
+        )
 
 
 @tasks_app.command("show")
-def tasks_show(name: str, params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
-    """Show one task's spec as JSON."""
+def tasks_show(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the spec only, as JSON.")] = False,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Show one task: its spec, the file it comes from, and where it sits in the grid."""
+    from harness.submit import grid_placement
+
     params = _load(params_path)
-    typer.echo(_registry(params).get(name).model_dump_json(indent=2))
+    registry = _registry(params)
+    spec = registry.get(name)
+    if as_json:
+        typer.echo(spec.model_dump_json(indent=2))
+        return
+    typer.echo(f"# origin: {registry.origins[name]}")
+    for line in grid_placement(params, spec):
+        typer.echo(f"# {line}")
+    import yaml
+
+    typer.echo(yaml.safe_dump(spec.model_dump(mode="json", exclude_defaults=True), sort_keys=False))
+
+
+@tasks_app.command("import-ccg")
+def tasks_import_ccg(
+    ccgbank: Annotated[Path, typer.Argument(help="The CCGbank release folder (licensed).")],
+    out: Annotated[Path, typer.Option(help="Folder (in the repository) for data + spec.")] = Path(
+        "data/ccg"
+    ),
+    min_count: Annotated[int, typer.Option(help="Rarer categories become UNK.")] = 1,
+) -> None:
+    """Convert CCGbank's AUTO files to the CCG supertagging task (JSONL + spec); then register
+    it with `harness submit <out>/ccg.yaml`."""
+    from harness.tasks.ccg import prepare_ccg
+
+    typer.echo(str(prepare_ccg(ccgbank, out, min_count)))
+
+
+@app.command()
+def submit(
+    spec: Annotated[Path, typer.Argument(help="The new intermediate task's spec (YAML).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the changes; write nothing.")
+    ] = False,
+    epochs: Annotated[float | None, typer.Option(help="Phase-1 epochs.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Phase-1 learning rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Phase-1 batch size.")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Phase-1 max. tokens.")] = None,
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Add an intermediate task: validate the spec, probe its data, copy it into the first
+    task_dirs folder and add it to grid.intermediate, phase1 and intermediate_inputs in
+    params.yaml (all or nothing). Then `dvc repro` runs only the new task's stages.
+    Phase-1 hyperparameters default to the first phase1 entry's."""
+    from harness.submit import submit as do_submit
+
+    params = _load(params_path)
+    overrides = {
+        "epochs": epochs,
+        "learning_rate": lr,
+        "batch_size": batch_size,
+        "max_length": max_length,
+    }
+    root = params_path.resolve().parent
+    result = do_submit(spec, params_path, params, _registry(params), overrides, dry_run, root)
+    typer.echo(("dry run: would register " if dry_run else "registered ") + result.describe(root))
 
 
 def main() -> None:

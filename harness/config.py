@@ -164,6 +164,39 @@ class Grid(_Strict):
         return self
 
 
+class TaskInputs(_Strict):
+    """What the ``intermediate@<task>`` stage of dvc.yaml depends on: the task's spec file and
+    its data folder (for a Hub source, the spec again: it pins the dataset revision)."""
+
+    spec: Path
+    data: Path
+
+
+class MultitaskParams(TrainParams):
+    """A multi-task intermediate setting: one head per task on a shared encoder.
+
+    Each task contributes examples with probability proportional to its training-set size
+    (``sampling: proportional``) or to size**(1/temperature) (``sampling: temperature``;
+    temperature 1 is proportional, larger values flatten the mixture towards uniform).
+    ``specs`` and ``data`` are the folders holding every task's spec and data: the dvc stage
+    depends on both (DVC cannot depend on a list taken from params)."""
+
+    tasks: list[str] = Field(min_length=2)
+    sampling: Literal["proportional", "temperature"] = "temperature"
+    temperature: float = Field(2.0, gt=0)
+    shared_head: bool = False
+    """One head for all tasks (they must share kind and labels): training on the concatenation
+    of their data, as the reference study's ANLI+ (ANLI rounds 1-3, MNLI, SNLI, one NLI head)."""
+    specs: Path
+    data: Path
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MultitaskParams:
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"multitask tasks lists a task twice: {self.tasks}")
+        return self
+
+
 class LaunchParams(_Strict):
     """Where each stage command runs: on the host (``local``) or inside the project's container
     image (``docker`` / ``apptainer``). Used by ``harness sweep``; see :mod:`harness.launch`."""
@@ -232,6 +265,10 @@ class Params(_Strict):
     checkpoint: CheckpointParams = CheckpointParams()
     task_dirs: list[Path] = Field(default_factory=list)
     """Extra folders of task specs (YAML) besides the built-in ones."""
+    intermediate_inputs: dict[str, TaskInputs] = Field(default_factory=dict)
+    """Spec and data of every single-task phase-1 stage (dvc.yaml iterates over it)."""
+    multitask: dict[str, MultitaskParams] = Field(default_factory=dict)
+    """Multi-task intermediate settings, trained by `harness intermediate --task NAME`."""
     launch: LaunchParams = LaunchParams()
     cluster: ClusterParams = ClusterParams()
 
@@ -242,11 +279,33 @@ class Params(_Strict):
                 f"phase1 must not have an entry '{BASELINE}': the baseline is not trained"
             )
         for task in self.grid.intermediate:
-            if task != BASELINE and task not in self.phase1:
-                raise ValueError(f"grid.intermediate has '{task}' but phase1 has no entry for it")
+            if task != BASELINE and task not in self.phase1 and task not in self.multitask:
+                raise ValueError(
+                    f"grid.intermediate has '{task}' but phase1 has no entry for it (nor is it "
+                    "a multitask setting)"
+                )
         for task in self.phase1:
             if task not in self.grid.intermediate:
                 raise ValueError(f"phase1 trains '{task}' but grid.intermediate does not list it")
+        for task in self.multitask:
+            if task not in self.grid.intermediate:
+                raise ValueError(f"multitask.{task} is not listed in grid.intermediate; add it")
+        both = sorted(set(self.phase1) & set(self.multitask))
+        if both:
+            raise ValueError(f"{both} are in both phase1 and multitask; keep each in one")
+        for name, setting in self.multitask.items():
+            unknown = [t for t in setting.tasks if t not in self.phase1]
+            if unknown:
+                raise ValueError(
+                    f"multitask.{name} trains {unknown}, which have no phase1 entry; list "
+                    "single intermediate tasks of this profile"
+                )
+        if self.intermediate_inputs and set(self.intermediate_inputs) != set(self.phase1):
+            raise ValueError(
+                "intermediate_inputs must have one entry per phase1 task (dvc.yaml's "
+                f"intermediate stage iterates over it): phase1 has {sorted(self.phase1)}, "
+                f"intermediate_inputs has {sorted(self.intermediate_inputs)}"
+            )
         for task in self.grid.target:
             if task not in self.phase2:
                 raise ValueError(f"grid.target has '{task}' but phase2 has no entry for it")
@@ -255,6 +314,8 @@ class Params(_Strict):
         return self
 
     def phase1_params(self, task: str) -> TrainParams:
+        if task in self.multitask:
+            return self.multitask[task]
         value = self.phase1.get(task)
         if value is None:
             raise HarnessError(

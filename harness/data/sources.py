@@ -24,7 +24,29 @@ def load_examples(
         rows = _read_local(spec, spec.source, split, language, root)
     else:
         rows = _read_hub(spec, spec.source, split, language)
+    if spec.skip_labels:
+        column = spec.column("label")
+        skip = set(spec.skip_labels)
+        rows = [r for r in rows if not (isinstance(column, str) and _value(r, column) in skip)]
     return [_canonical(spec, row, i, split, language) for i, row in enumerate(rows)]
+
+
+_MISSING = object()
+
+
+def _value(row: dict[str, Any], column: str) -> Any:
+    """``row[column]``; ``""`` names no column (the field is empty in every row), and a dotted
+    name reaches into nested mappings (``choices.text``) when no column has that exact name."""
+    if column == "":
+        return ""
+    if column in row:
+        return row[column]
+    value: Any = row
+    for part in column.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 def _read_local(
@@ -92,13 +114,15 @@ def _canonical(
     where = f"Task '{spec.name}' ({split}, {language}) row {index}"
     for field in KIND_FIELDS[spec.kind]:
         column = spec.column(field)
-        missing = [c for c in ([column] if isinstance(column, str) else column) if c not in row]
+        names = [column] if isinstance(column, str) else column
+        values = [_value(row, c) for c in names]
+        missing = [c for c, v in zip(names, values, strict=True) if v is _MISSING]
         if missing:
             raise HarnessError(
                 f"{where} has no column {missing[0]!r} for field '{field}'. Columns present: "
                 f"{sorted(row)}. Fix `columns` in the spec."
             )
-        out[field] = row[column] if isinstance(column, str) else [row[c] for c in column]
+        out[field] = values[0] if isinstance(column, str) else values
     if spec.kind in LABELLED_KINDS:
         _check_labels(spec, out, where)
     elif spec.kind == "extractive_qa":

@@ -143,13 +143,17 @@ class TaskSpec(_Strict):
     source: LocalSource | HubSource = Field(discriminator="type")
     columns: dict[str, str | list[str]] = Field(default_factory=dict)
     """Canonical field -> source column, where they differ (for ``choices``: a list of source
-    columns, one per choice, is also accepted)."""
+    columns, one per choice, is also accepted). A dotted name (``choices.text``) reaches into a
+    nested column; ``""`` leaves the field empty (a multiple-choice task without a context)."""
     train_language: str = "en"
     languages: list[str] = Field(default_factory=lambda: ["en"])
     """Languages evaluated (targets: every language of the task, English included)."""
     labels: list[str] = Field(default_factory=list)
     """The label set (classification, multiple choice: the choice labels, tagging: the tags);
     empty for extractive QA and retrieval."""
+    skip_labels: list[str | int] = Field(default_factory=list)
+    """Source label values whose rows are left out when reading (SNLI marks pairs without
+    annotator agreement with -1)."""
     metric: str | None = None
     """Primary metric; defaults to the first metric of the kind."""
     xtreme_group: XtremeGroup | None = None

@@ -1,0 +1,243 @@
+"""Multi-task intermediate training: sampling, batching, per-task heads, the phase-1 run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+
+from harness.config import ModelParams, Params
+from harness.data.features import IGNORE_INDEX, Feature
+from harness.errors import HarnessError
+from harness.multitask import (
+    MultitaskModel,
+    TaskFeature,
+    collate_multitask,
+    mixture,
+    run_multitask,
+    sampling_weights,
+    slot_counts,
+    with_settings,
+)
+from harness.tasks import Registry, TaskSpec
+from tests.conftest import write_jsonl
+
+
+def test_proportional_and_temperature_weights() -> None:
+    assert sampling_weights([100, 300], "proportional", 5.0) == pytest.approx([0.25, 0.75])
+    # T = 2: proportional to the square roots, 10 : 20
+    assert sampling_weights([100, 400], "temperature", 2.0) == pytest.approx([1 / 3, 2 / 3])
+    # T = 1 is proportional; a large T approaches uniform
+    assert sampling_weights([100, 300], "temperature", 1.0) == pytest.approx([0.25, 0.75])
+    flat = sampling_weights([100, 10000], "temperature", 1000.0)
+    assert flat[0] == pytest.approx(0.5, abs=0.01)
+    with pytest.raises(HarnessError, match="needs examples"):
+        sampling_weights([0, 5], "proportional", 1.0)
+
+
+def test_slot_counts_sum_to_total() -> None:
+    for weights in ([1 / 3, 2 / 3], [0.2, 0.3, 0.5], [0.999, 0.001]):
+        counts = slot_counts(weights, 101)
+        assert sum(counts) == 101
+        assert all(abs(c - w * 101) < 1 for c, w in zip(counts, weights, strict=True))
+
+
+def test_mixture_is_seeded_and_repeats_only_when_oversampled() -> None:
+    def draw(seed: int) -> list[tuple[int, int]]:
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        return mixture([4, 10], [9, 5], generator)
+
+    first = draw(1)
+    assert first == draw(1)
+    assert first != draw(2)
+    task0 = [i for t, i in first if t == 0]
+    task1 = [i for t, i in first if t == 1]
+    assert len(task0) == 9 and len(task1) == 5
+    # the oversampled task uses every example before repeating one
+    assert set(task0[:4]) == {0, 1, 2, 3} and set(task0[4:8]) == {0, 1, 2, 3}
+    assert len(set(task1)) == 5  # the undersampled one never repeats
+
+
+def test_collate_mixes_sequence_and_token_labels() -> None:
+    items = [
+        TaskFeature(0, Feature(input_ids=[0, 5, 6, 2], label=1)),
+        TaskFeature(1, Feature(input_ids=[0, 7, 2], label=[IGNORE_INDEX, 3, IGNORE_INDEX])),
+    ]
+    batch = collate_multitask(items, pad_id=1)
+    assert batch["input_ids"].tolist() == [[0, 5, 6, 2], [0, 7, 2, 1]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert batch["task"].tolist() == [0, 1]
+    assert batch["labels"].tolist() == [
+        [1, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX],
+        [IGNORE_INDEX, 3, IGNORE_INDEX, IGNORE_INDEX],
+    ]
+
+
+def _spec(name: str, kind: str, labels: list[str], folder: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "role": "intermediate",
+        "kind": kind,
+        "source": {
+            "type": "local",
+            "path": folder,
+            "files": {"train": "train.jsonl", "dev": "dev.jsonl"},
+        },
+        "labels": labels,
+    }
+
+
+@pytest.fixture
+def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Two small intermediate tasks (pair classification and tagging) and a tiny encoder."""
+    from harness.modeling import new_mlm_model, save_encoder, write_phase
+
+    monkeypatch.chdir(tmp_path)
+    pairs = [
+        {"sentence1": f"the dog saw the cat {i}", "sentence2": "the cat", "label": "ab"[i % 2]}
+        for i in range(24)
+    ]
+    tags = [
+        {"tokens": ["Anna", "Berg", "saw", "the", "dog"], "tags": ["B", "I", "O", "O", "O"]}
+        for _ in range(8)
+    ]
+    write_jsonl(tmp_path / "data/pairs/train.jsonl", pairs)
+    write_jsonl(tmp_path / "data/pairs/dev.jsonl", pairs[:6])
+    write_jsonl(tmp_path / "data/tags/train.jsonl", tags)
+    write_jsonl(tmp_path / "data/tags/dev.jsonl", tags[:3])
+    (tmp_path / "specs").mkdir()
+    for spec in (
+        _spec("pairs", "pair_classification", ["a", "b"], "data/pairs"),
+        _spec("tags", "tagging", ["O", "B", "I"], "data/tags"),
+    ):
+        (tmp_path / "specs" / f"{spec['name']}.yaml").write_text(yaml.safe_dump(spec))
+    torch.manual_seed(0)
+    model_params = ModelParams(
+        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
+        num_heads=2, intermediate_size=64, max_position=60,
+    )  # fmt: skip
+    encoder = tmp_path / "encoders" / "none"
+    encoder.mkdir(parents=True)
+    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
+    write_phase(encoder, {"phase": 0})
+    train = {"epochs": 2, "learning_rate": 1e-3, "batch_size": 8, "max_length": 32}
+    params = Params.model_validate(
+        {
+            "profile": "toy",
+            "seed": 5,
+            "paths": {"cache": None},
+            "model": model_params.model_dump(),
+            "pretrain": {**train, "max_length": 32},
+            "grid": {"intermediate": ["none", "pairs", "tags", "multi"], "target": []},
+            "phase1": {"pairs": train, "tags": train},
+            "phase2": {},
+            "task_dirs": ["specs"],
+            "multitask": {
+                "multi": {
+                    **train,
+                    "tasks": ["pairs", "tags"],
+                    "temperature": 2.0,
+                    "specs": "specs",
+                    "data": "data",
+                }
+            },
+        }
+    )
+    registry = with_settings(Registry.load(params.task_dirs), params)
+    return {"params": params, "registry": registry, "encoder": encoder, "root": tmp_path}
+
+
+def test_registry_lists_the_setting_as_an_intermediate_task(setup: dict[str, Any]) -> None:
+    spec: TaskSpec = setup["registry"].get("multi", role="intermediate")
+    assert "pairs, tags" in spec.description and "T=2" in spec.description
+    assert str(setup["registry"].origins["multi"]) == "params.yaml#multitask.multi"
+
+
+def test_setting_names_must_be_valid(setup: dict[str, Any]) -> None:
+    raw = setup["params"].model_dump(mode="json")
+    raw["multitask"]["multi"]["tasks"] = ["pairs", "nope"]
+    with pytest.raises(ValueError, match="no phase1 entry"):
+        Params.model_validate(raw)
+    raw["multitask"]["multi"]["tasks"] = ["pairs"]
+    with pytest.raises(ValueError, match="at least 2"):
+        Params.model_validate(raw)
+    raw["multitask"]["multi"]["tasks"] = ["pairs", "tags"]
+    raw["grid"]["intermediate"] = ["none", "pairs", "tags"]
+    with pytest.raises(ValueError, match=r"not listed in grid\.intermediate"):
+        Params.model_validate(raw)
+    # the setting's phase-1 parameters (used in the cell's provenance) include its tasks
+    dumped = setup["params"].phase1_params("multi").model_dump()
+    assert dumped["tasks"] == ["pairs", "tags"] and dumped["temperature"] == 2.0
+
+
+def test_loss_is_the_row_weighted_mean_of_each_tasks_loss(
+    setup: dict[str, Any], tokenizer: Any
+) -> None:
+    from transformers import AutoModel
+
+    registry = setup["registry"]
+    specs = [registry.get("pairs"), registry.get("tags")]
+    encoder = AutoModel.from_pretrained(str(setup["encoder"]), add_pooling_layer=False)
+    model = MultitaskModel(encoder, specs, seed=3).eval()
+    tagged = tokenizer("Anna saw")["input_ids"]
+    token_labels = [IGNORE_INDEX] * len(tagged)
+    token_labels[1] = 1
+    items = [
+        TaskFeature(0, Feature(input_ids=tokenizer("the dog")["input_ids"], label=1)),
+        TaskFeature(1, Feature(input_ids=tagged, label=token_labels)),
+        TaskFeature(0, Feature(input_ids=tokenizer("a big cat .")["input_ids"], label=0)),
+    ]
+    with torch.no_grad():
+        mixed = model(**collate_multitask(items, tokenizer.pad_token_id)).loss
+        only0 = model(**collate_multitask([items[0], items[2]], tokenizer.pad_token_id)).loss
+        only1 = model(**collate_multitask([items[1]], tokenizer.pad_token_id)).loss
+    assert mixed.item() == pytest.approx((2 * only0.item() + only1.item()) / 3, rel=1e-4)
+
+
+def _digest(folder: Path) -> str:
+    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_run_trains_one_encoder_on_both_tasks_reproducibly(setup: dict[str, Any]) -> None:
+    params, registry, encoder = setup["params"], setup["registry"], setup["encoder"]
+    out = setup["root"] / "encoders" / "multi"
+    info = run_multitask(params, registry, "multi", encoder, out)
+    assert set(info["dev"]) == {"pairs", "tags"}
+    assert "accuracy" in info["dev"]["pairs"] and "f1" in info["dev"]["tags"]
+    mix = info["multitask"]
+    assert mix["train_sizes"] == {"pairs": 24, "tags": 8}
+    # T = 2: weights proportional to sqrt(24) : sqrt(8)
+    assert mix["weights"]["pairs"] == pytest.approx(24**0.5 / (24**0.5 + 8**0.5))
+    assert sum(mix["examples_per_epoch"].values()) == 32
+    assert info["train"]["steps"] == 8  # 2 epochs of 32 mixed examples in batches of 8
+    phase = json.loads((out / "phase.json").read_text())
+    assert phase["task"] == "multi" and phase["phase"] == 1
+    # the saved encoder has no heads and loads as the next phase's encoder
+    from harness.modeling import head_model
+
+    assert head_model(out, registry.get("pairs"), 1) is not None
+    assert _digest(out) != _digest(encoder)
+    first = _digest(out)
+    run_multitask(params, registry, "multi", encoder, out)
+    assert _digest(out) == first  # same seed, bit-identical on CPU
+
+
+def test_shared_head_needs_one_kind_and_label_set(setup: dict[str, Any]) -> None:
+    from transformers import AutoModel
+
+    registry = setup["registry"]
+    pairs = registry.get("pairs")
+    twin = pairs.model_copy(update={"name": "pairs_again"})
+    encoder = AutoModel.from_pretrained(str(setup["encoder"]), add_pooling_layer=False)
+    model = MultitaskModel(encoder, [pairs, twin], seed=3, shared_head=True)
+    assert len(model.heads) == 1 and model.head_of == [0, 0]
+    separate = MultitaskModel(encoder, [pairs, twin], seed=3)
+    assert len(separate.heads) == 2
+    with pytest.raises(HarnessError, match=r"shared_head needs tasks of one kind.*\['tags'\]"):
+        MultitaskModel(encoder, [pairs, registry.get("tags")], seed=3, shared_head=True)
