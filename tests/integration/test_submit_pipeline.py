@@ -38,6 +38,7 @@ def shrink(ws: Path) -> None:
     params["grid"] = {
         "intermediate": ["none", "toy_lexical", "toy_relational", "toy_multi"],
         "target": ["toy_nli"],
+        "seeds": [13],
     }
     params["phase1"] = {"toy_lexical": TRAIN, "toy_relational": TRAIN}
     params["phase2"] = {"toy_nli": TRAIN}
@@ -83,8 +84,8 @@ def test_multitask_setting_has_its_own_scores(workspace: Path) -> None:
     assert sum(phase["multitask"]["examples_per_epoch"].values()) == 600
     rows = {row["intermediate"]: row for row in board(workspace)}
     assert {"none", "toy_lexical", "toy_relational", "toy_multi"} <= set(rows)
-    cell = json.loads((workspace / "results/cells/toy_multi-toy_nli.json").read_text())
-    base = json.loads((workspace / "results/cells/none-toy_nli.json").read_text())
+    cell = json.loads((workspace / "results/cells/toy_multi-toy_nli-s13.json").read_text())
+    base = json.loads((workspace / "results/cells/none-toy_nli-s13.json").read_text())
     assert cell["intermediate_task"] == "toy_multi"
     assert cell["scores"] != base["scores"]
 
@@ -124,12 +125,17 @@ def test_submitted_task_runs_only_its_own_stages(workspace: Path) -> None:
     assert set(json.loads(run(["dvc", "status", "--json"], ws).stdout)) <= pinned
     run([sys.executable, "-m", "harness", "submit", "toy_flip.yaml", "--epochs", "1"], ws)
     status = json.loads(run(["dvc", "status", "--json"], ws).stdout)
-    expected = {"intermediate@toy_flip", "target@toy_flip-toy_nli", "evaluate@toy_flip-toy_nli"}
+    expected = {
+        "intermediate@toy_flip",
+        "difficulty@toy_flip",
+        "target@toy_flip-toy_nli-13",
+        "evaluate@toy_flip-toy_nli-13",
+    }
     assert set(status) - pinned == expected, status
     again = run(["dvc", "repro"], ws)
-    assert ran(again.stdout) == expected | {"ingest"}
+    assert ran(again.stdout) == expected | {"ingest", "analyze"}
     after = {p.name: p.read_bytes() for p in (ws / "results/cells").glob("*.json")}
-    assert set(after) == set(before) | {"toy_flip-toy_nli.json"}
+    assert set(after) == set(before) | {"toy_flip-toy_nli-s13.json"}
     assert all(after[name] == content for name, content in before.items())
     assert "toy_flip" in {row["intermediate"] for row in board(ws)}
     assert set(json.loads(run(["dvc", "status", "--json"], ws).stdout)) <= pinned
