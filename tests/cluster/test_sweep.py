@@ -74,6 +74,7 @@ def reduce_params(path: Path) -> None:
         "seeds": [SEED],
     }
     params["phase1"] = {"toy_lexical": {**params["phase1"]["toy_lexical"], "epochs": 1}}
+    params["intermediate_inputs"] = {"toy_lexical": params["intermediate_inputs"]["toy_lexical"]}
     params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}
     params["cluster"]["poll_s"] = 1.0
     path.write_text(yaml.safe_dump(params, sort_keys=False))

@@ -149,6 +149,9 @@ def test_measure_task_end_to_end(
     raw["task_dirs"] = [str(tmp_path / "tasks")]
     train = {"epochs": 4, "learning_rate": 3e-3, "batch_size": 16, "max_length": 32}
     raw["phase1"] = {"easy": train, "noise": train}
+    raw["intermediate_inputs"] = {
+        name: {"spec": f"tasks/{name}.yaml", "data": f"data/{name}"} for name in ("easy", "noise")
+    }
     raw["grid"]["intermediate"] = ["none", "easy", "noise"]
     raw["difficulty"]["cartography_examples"] = 50
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
