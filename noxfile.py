@@ -77,6 +77,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_training.py")
     session.run("python", "benchmarks/bench_store.py")
     session.run("python", "benchmarks/bench_features.py")
+    session.run("python", "benchmarks/bench_checkpoint.py")
     session.run("python", "benchmarks/bench_leaderboard.py")
     session.run("python", "benchmarks/bench_pipeline.py")
 
