@@ -28,27 +28,9 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def copy_checkout(dest: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        source = REPO / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "copy"],
-    ):
-        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+from tests.integration.test_toy_pipeline import copy_repository  # noqa: E402
 
 
 def timed(args: list[str], cwd: Path) -> float:
@@ -69,7 +51,7 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="xtransfer-bench-pipeline-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        copy_checkout(work)
+        copy_repository(work)
         data_s = timed(["harness", "data"], work)
         repro_s = timed(["dvc", "repro"], work)
         # ru_maxrss of waited-for descendants: the largest single process, in KiB on Linux
