@@ -27,10 +27,15 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.integration.test_toy_pipeline import copy_repository  # noqa: E402
+
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 BASE = "localhost/xtransfer-base:bookworm"
 IMAGE = "localhost/xtransfer:smoke"
 CELL = "none-toy_nli"
+SEED = 13
 
 
 def sh(args: list[str], cwd: Path = REPO, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -82,17 +87,7 @@ def build_image() -> str:
 
 
 def toy_workspace(ws: Path, digest: str) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (ws / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, ws / name)
+    copy_repository(ws)
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["toy_data"].update(
         corpus_sentences=1500,
@@ -106,8 +101,9 @@ def toy_workspace(ws: Path, digest: str) -> None:
         vocab_size=800, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64
     )
     params["pretrain"]["epochs"] = 1
-    params["grid"] = {"intermediate": ["none"], "target": ["toy_nli"]}
+    params["grid"] = {"intermediate": ["none"], "target": ["toy_nli"], "seeds": [SEED]}
     params["phase1"] = {}
+    params["intermediate_inputs"] = {}
     params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}
     params["launch"] = {
         "backend": "docker",
@@ -121,7 +117,6 @@ def toy_workspace(ws: Path, digest: str) -> None:
     }
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=smoke", "-c", "user.email=smoke@localhost"]
-    sh(["git", "init", "-q"], ws)
     sh([sys.executable, "-m", "harness", "data", "--no-verify"], ws)
     sh(["dvc", "add", "-q", "data"], ws)
     sh(["git", "add", "-A"], ws)
@@ -146,10 +141,11 @@ def main() -> int:
     ws.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     toy_workspace(ws, digest)
-    sh([sys.executable, "-m", "harness", "sweep", "--stage", f"evaluate@{CELL}"], ws, env=env)
-    result = json.loads((ws / "results" / "cells" / f"{CELL}.json").read_text())
+    stage = f"evaluate@{CELL}-{SEED}"
+    sh([sys.executable, "-m", "harness", "sweep", "--stage", stage], ws, env=env)
+    result = json.loads((ws / "results" / "cells" / f"{CELL}-s{SEED}.json").read_text())
     recorded = result["provenance"]["container_image"]
-    status = sh(["dvc", "status", "--json", f"evaluate@{CELL}"], ws, capture_output=True)
+    status = sh(["dvc", "status", "--json", stage], ws, capture_output=True)
     stale = json.loads(status.stdout or "{}")
     inside = result["provenance"]["hardware"]["python"]
     print(
