@@ -90,6 +90,12 @@ class TrainParams(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool = True
     """Mixed precision (bfloat16 autocast) when training on a CUDA device; ignored on CPU."""
+    group_by_length: int = Field(50, ge=0)
+    """Length-grouped batches: the shuffled examples are cut into groups of this many batches,
+    each group sorted by length before it is cut into batches, and the batches shuffled again
+    (:mod:`harness.data.batching`), so dynamic padding pads little (on the toy tasks' training
+    sets, 50 computes 29-34 % fewer tokens than plain shuffled batches). 0 or 1: plain shuffled
+    batches."""
 
 
 class CheckpointParams(_Strict):
@@ -108,6 +114,20 @@ class CheckpointParams(_Strict):
 
 class PretrainParams(TrainParams):
     mlm_probability: float = Field(0.15, gt=0, lt=1)
+    threads: int | None = Field(None, ge=1)
+    """CPU threads of the pretraining stage (default: ``compute.threads``). Pretraining runs
+    alone in its wave of a sweep, so it can use every core the others share."""
+
+
+class ComputeParams(_Strict):
+    """How a stage process uses the machine."""
+
+    threads: int = Field(1, ge=1)
+    """CPU threads of every stage process (torch intra-op threads). On a CPU, floating-point
+    results depend on the thread count (the order of reductions), so it is a parameter of every
+    stage that computes with the model: the same count gives bit-identical results. `harness
+    sweep --jobs N` runs N stages at once; N x threads should not exceed the cores (on the
+    2-core toy machine: threads 1, --jobs 2). On a GPU it only sets host-side threads."""
 
 
 class EvalParams(_Strict):
@@ -263,6 +283,7 @@ class Params(_Strict):
     difficulty: DifficultyParams = DifficultyParams()
     analysis: AnalysisParams = AnalysisParams()
     checkpoint: CheckpointParams = CheckpointParams()
+    compute: ComputeParams = ComputeParams()
     task_dirs: list[Path] = Field(default_factory=list)
     """Extra folders of task specs (YAML) besides the built-in ones."""
     intermediate_inputs: dict[str, TaskInputs] = Field(default_factory=dict)

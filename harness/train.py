@@ -1,8 +1,9 @@
 """One training loop for every task kind.
 
-Dynamic padding (each batch padded to its own longest sequence), seeded data order, gradient
-accumulation, linear warm-up and decay, gradient clipping, bfloat16 autocast on CUDA, and
-crash-resume checkpoints (:class:`Checkpointing`).
+Dynamic padding (each batch padded to its own longest sequence), seeded data order with
+optional length grouping (:mod:`harness.data.batching`), gradient accumulation, linear warm-up
+and decay, gradient clipping, bfloat16 autocast on CUDA, and crash-resume checkpoints
+(:class:`Checkpointing`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from harness.config import TrainParams
+from harness.data.batching import epoch_batches
 from harness.errors import HarnessError
 from harness.io import ManifestError, fsync_dir, verify_manifest, write_manifest
 from harness.progress import progress_bar
 
 Batch = dict[str, torch.Tensor]
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the epoch's batches (length-grouped orders), not one flat order
 STATE_FILE = "state.pt"
 META_FILE = "meta.json"
 
@@ -164,6 +166,26 @@ def _set_rng_state(state: dict[str, Any], generators: dict[str, torch.Generator]
         generator.set_state(state["generators"][gen_name])
 
 
+def _flatten(batches: list[list[int]] | None) -> dict[str, torch.Tensor | None]:
+    if batches is None:
+        return {"order": None, "batch_sizes": None}
+    return {
+        "order": torch.tensor([i for batch in batches for i in batch], dtype=torch.long),
+        "batch_sizes": torch.tensor([len(batch) for batch in batches], dtype=torch.long),
+    }
+
+
+def _unflatten(order: torch.Tensor | None, sizes: torch.Tensor | None) -> list[list[int]] | None:
+    if order is None or sizes is None:
+        return None
+    flat = [int(i) for i in order]
+    out, start = [], 0
+    for size in sizes.tolist():
+        out.append(flat[start : start + int(size)])
+        start += int(size)
+    return out
+
+
 def _save_checkpoint(
     checkpointing: Checkpointing, fingerprint: str, step: int, state: dict[str, Any]
 ) -> None:
@@ -230,6 +252,30 @@ def _load_checkpoint(
     return None
 
 
+def feature_length(feature: Any) -> int | None:
+    """Tokens of one feature (its ``input_ids``, or the feature itself when it is a list of token
+    ids); for a list of sequences (one per choice of a multiple-choice example) their sum. None
+    for a feature of another shape."""
+    ids = getattr(feature, "input_ids", feature)
+    if isinstance(ids, list) and ids:
+        if isinstance(ids[0], int):
+            return len(ids)
+        if isinstance(ids[0], list):
+            return sum(len(row) for row in ids)
+    return None
+
+
+def _lengths(features: Sequence[Any], group_by_length: int) -> tuple[list[int], int]:
+    """Feature lengths for length grouping, and the grouping to use: off (0) when asked so or
+    when some feature has no length."""
+    if group_by_length <= 1:
+        return [0] * len(features), 0
+    lengths = [feature_length(f) for f in features]
+    if any(n is None for n in lengths):
+        return [0] * len(features), 0
+    return [int(n or 0) for n in lengths], group_by_length
+
+
 def train(
     model: nn.Module,
     features: Sequence[Any],
@@ -253,6 +299,7 @@ def train(
     n = len(features)
     if n == 0:
         raise ValueError("no training examples")
+    lengths, group_by_length = _lengths(features, params.group_by_length)
     per_step = params.batch_size * params.grad_accumulation
     steps_per_epoch = max(1, math.ceil(n / per_step))
     total_steps = max(1, round(params.epochs * steps_per_epoch))
@@ -270,7 +317,7 @@ def train(
     start = time.perf_counter()
     step = examples = tokens = 0
     loss_value = float("nan")
-    order: list[int] | None = None
+    batches: list[list[int]] | None = None
     position = 0
     seconds_before = 0.0
     resumed_from = 0
@@ -295,7 +342,7 @@ def train(
                 int(state["tokens"]),
             )
             loss_value = float(state["loss"])
-            order = [int(i) for i in state["order"]] if state["order"] is not None else None
+            batches = _unflatten(state["order"], state["batch_sizes"])
             position = int(state["position"])
             seconds_before = float(state["seconds"])
             resumed_from = step
@@ -314,7 +361,7 @@ def train(
             "examples": examples,
             "tokens": tokens,
             "loss": loss_value,
-            "order": torch.tensor(order, dtype=torch.long) if order is not None else None,
+            **_flatten(batches),
             "position": position,
             "seconds": seconds_before + time.perf_counter() - start,
         }
@@ -335,10 +382,9 @@ def train(
         for _ in range(step):
             advance(None)
         while step < total_steps:
-            if order is None:
-                order = torch.randperm(n, generator=generator).tolist()
+            if batches is None:
+                batches = epoch_batches(lengths, params.batch_size, generator, group_by_length)
                 position = 0
-            batches = [order[i : i + params.batch_size] for i in range(0, n, params.batch_size)]
             while position < len(batches) and step < total_steps:
                 group = batches[position : position + params.grad_accumulation]
                 optimizer.zero_grad(set_to_none=True)
@@ -365,7 +411,7 @@ def train(
                 if due():
                     save()
             if position >= len(batches):
-                order = None
+                batches = None
     model.eval()
     return TrainSummary(
         steps=step,

@@ -249,3 +249,51 @@ def test_sigkill_at_random_steps_then_rerun_is_bit_identical(
     assert _evaluate(plain, "models/phase2/p", "r.json") == _evaluate(
         killed, "models/phase2/p", "r.json"
     )
+
+
+def _grouped_run(
+    folder: Path | None, group_by_length: int, crash_after: int | None = None
+) -> tuple[dict[str, torch.Tensor], list[int], int]:
+    """A run over features with ``input_ids`` (lengths 3..40) and length grouping; returns the
+    weights and the padded width x rows of every batch the loop computed."""
+    from harness.data.features import Feature
+
+    rng = random.Random(9)
+    features = [
+        Feature(input_ids=[rng.randrange(5, 60) for _ in range(rng.randrange(3, 40))], label=i % 3)
+        for i in range(64)
+    ]
+    generator = seed_everything(7)
+    config = XLMRobertaConfig(
+        vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=48, num_labels=3, pad_token_id=1,
+        hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.2,
+    )  # fmt: skip
+    model = XLMRobertaForSequenceClassification(config)
+    padded: list[int] = []
+
+    def collate(batch: Sequence[Any]) -> dict[str, torch.Tensor]:
+        if crash_after is not None and len(padded) >= crash_after:
+            raise Crash
+        padded.append(len(batch) * max(len(f.input_ids) for f in batch))
+        return _collate([(f.input_ids, f.label) for f in batch])
+
+    params = PARAMS.model_copy(update={"group_by_length": group_by_length})
+    checkpointing = Checkpointing(folder, every_steps=3) if folder else None
+    summary = train(
+        model, features, collate, params, generator, "t", torch.device("cpu"), checkpointing
+    )
+    return {k: v.clone() for k, v in model.state_dict().items()}, padded, summary.resumed_from_step
+
+
+def test_length_grouped_batches_pad_less_and_resume_bit_identically(tmp_path: Path) -> None:
+    plain_weights, plain, _ = _grouped_run(None, 0)
+    grouped_weights, grouped, _ = _grouped_run(None, 4)
+    assert len(grouped) == len(plain) == 48  # 64 examples / 4 = 16 steps x 3 epochs
+    assert sum(grouped) < 0.8 * sum(plain)
+    assert not _same(grouped_weights, plain_weights)
+    with pytest.raises(Crash):
+        _grouped_run(tmp_path, 4, crash_after=23)  # mid-epoch, after the checkpoint at step 21
+    resumed, _, resumed_from = _grouped_run(tmp_path, 4)
+    assert resumed_from == 21
+    assert _same(resumed, grouped_weights)
