@@ -39,6 +39,13 @@ def _load(params_path: Path) -> Params:
     return load_params(params_path)
 
 
+def _threads(params: Params, threads: int | None = None) -> None:
+    """Set the stage's CPU threads (``compute.threads``, or a stage's own override)."""
+    from harness.seeding import set_threads
+
+    set_threads(threads or params.compute.threads)
+
+
 def _registry(params: Params) -> Any:
     from harness.multitask import with_settings
     from harness.tasks import Registry
@@ -104,6 +111,7 @@ def pretrain(
         snapshot_hub(params.model, out)
         return
     assert params.pretrain is not None
+    _threads(params, params.pretrain.threads)
     languages = [lang["code"] for lang in _toy_languages(params)]
     info = pretrain_toy(
         params.paths.data / "toy" / "corpus",
@@ -131,6 +139,7 @@ def intermediate(
     from harness.phases import run_intermediate
 
     params = _load(params_path)
+    _threads(params)
     if task in params.multitask:
         from harness.multitask import run_multitask
 
@@ -159,6 +168,7 @@ def target(
     from harness.phases import run_target
 
     params = _load(params_path).with_seed(seed)
+    _threads(params)
     encoder = encoder or params.paths.models / "encoders" / intermediate
     run_target(params, _registry(params), intermediate, task, encoder, out)
 
@@ -178,6 +188,7 @@ def evaluate(
     from harness.evaluate import evaluate_cell
 
     params = _load(params_path).with_seed(seed)
+    _threads(params)
     evaluate_cell(params, _registry(params), intermediate, task, model, out)
 
 
@@ -199,6 +210,7 @@ def difficulty_cmd(
     from harness.difficulty import measure_task
 
     params = _load(params_path)
+    _threads(params)
     result = measure_task(
         params,
         _registry(params),

@@ -17,3 +17,9 @@ def seed_everything(seed: int) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+def set_threads(threads: int) -> None:
+    """CPU threads of this process's torch kernels (``compute.threads``): results on a CPU are
+    bit-identical only for the same count, so every stage sets it before it computes."""
+    torch.set_num_threads(threads)
