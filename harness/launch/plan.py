@@ -32,6 +32,9 @@ class PlannedStage:
 @dataclass(frozen=True)
 class Plan:
     waves: tuple[tuple[PlannedStage, ...], ...]
+    cache_first: tuple[str, ...] = ()
+    """Stages without a command (``data.dvc``) whose outputs are exactly as pinned but not yet
+    in the DVC cache (a fresh clone after ``harness data``): recorded before the first wave."""
 
     @property
     def stages(self) -> list[PlannedStage]:
@@ -126,7 +129,30 @@ def plan_sweep(root: Path, targets: Iterable[str] = ()) -> Plan:
                             keep.add(need)
                             todo.append(need)
                 stages = {name: stages[name] for name in keep}
-            changed = set(repo.status())
+            status = repo.status()
     except DvcException as exc:
         raise HarnessError(f"Cannot read the DVC pipeline in '{root}': {exc}") from exc
-    return make_waves(stages, changed & set(stages), runnable & set(stages))
+    cache_first = sorted(
+        name for name, entries in status.items() if name not in runnable and _only_uncached(entries)
+    )
+    for name in cache_first:
+        # DVC says "not in cache" without looking at the data: check it against the pin
+        from harness.data.snapshot import verify_pinned
+
+        verify_pinned(Path(name))  # the stage's address: its path from the working directory
+    changed = set(status) - set(cache_first)
+    plan = make_waves(stages, changed & set(stages), runnable & set(stages))
+    return Plan(plan.waves, tuple(name for name in cache_first if name in stages))
+
+
+def _only_uncached(entries: Any) -> bool:
+    """Whether a stage's ``dvc status`` entries say only that its outputs are not in the cache
+    (DVC does not compare them with the pinned hash then)."""
+    if not isinstance(entries, list) or not entries:
+        return False
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != {"changed outs"}:
+            return False
+        if set(entry["changed outs"].values()) != {"not in cache"}:
+            return False
+    return True

@@ -204,6 +204,9 @@ def run_sweep(
     root = root.resolve()
     plan: Plan = plan_sweep(root, targets)
     summary: dict[str, Any] = {"executor": executor, "waves": plan.as_dict(), "stages": []}
+    if plan.cache_first:
+        log(f"recording {', '.join(plan.cache_first)} (as pinned) in the DVC cache")
+        dvc_commit(root, plan.cache_first)
     if not plan.waves:
         log("nothing to do: every stage is up to date")
         return summary

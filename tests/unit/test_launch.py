@@ -155,6 +155,35 @@ def test_changed_inputs_without_a_command_are_a_user_error() -> None:
         make_waves(GRID, ["data.dvc"], RUNNABLE)
 
 
+def test_pinned_data_missing_from_the_cache_is_recorded_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone after `harness data`: data.dvc's data is exactly as pinned but not in the
+    DVC cache. The sweep records it first (no error); data that differs from the pin is still
+    a user error."""
+    from harness.launch.plan import plan_sweep
+
+    def sh(*args: str) -> None:
+        subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
+
+    sh("git", "init", "-q")
+    sh(sys.executable, "-m", "dvc", "init", "-q")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("pinned\n")
+    sh(sys.executable, "-m", "dvc", "add", "-q", "data")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp data/a.txt out.txt\n    deps: [data]\n    outs: [out.txt]\n"
+    )
+    sh("rm", "-rf", ".dvc/cache")
+    monkeypatch.chdir(tmp_path)  # DVC names a .dvc file's stage by its path from here
+    plan = plan_sweep(tmp_path)
+    assert plan.cache_first == ("data.dvc",)
+    assert [[stage.name for stage in wave] for wave in plan.waves] == [["copy"]]
+    (tmp_path / "data" / "a.txt").write_text("changed\n")
+    with pytest.raises(HarnessError, match=r"do not match the snapshot pinned in .data\.dvc"):
+        plan_sweep(tmp_path)
+
+
 def _job(tmp_path: Path, script: str, max_requeues: int = 2) -> StageJob:
     return StageJob(
         name="stage",
