@@ -40,10 +40,10 @@ def _load(params_path: Path) -> Params:
 
 
 def _threads(params: Params, threads: int | None = None) -> None:
-    """Set the stage's CPU threads (``compute.threads``, or a stage's own override)."""
-    from harness.seeding import set_threads
+    """Set the stage's CPU threads (``compute.threads``, or a stage's own override) and TF32."""
+    from harness.seeding import configure_compute
 
-    set_threads(threads or params.compute.threads)
+    configure_compute(threads or params.compute.threads, params.compute.tf32)
 
 
 def _registry(params: Params) -> Any:

@@ -90,6 +90,9 @@ class TrainParams(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool = True
     """Mixed precision (bfloat16 autocast) when training on a CUDA device; ignored on CPU."""
+    compile: bool = False
+    """Train through ``torch.compile(model)`` (worth it on a GPU for long runs; the first steps
+    pay the compilation)."""
     group_by_length: int = Field(50, ge=0)
     """Length-grouped batches: the shuffled examples are cut into groups of this many batches,
     each group sorted by length before it is cut into batches, and the batches shuffled again
@@ -128,6 +131,9 @@ class ComputeParams(_Strict):
     stage that computes with the model: the same count gives bit-identical results. `harness
     sweep --jobs N` runs N stages at once; N x threads should not exceed the cores (on the
     2-core toy machine: threads 1, --jobs 2). On a GPU it only sets host-side threads."""
+    tf32: bool = True
+    """On CUDA, float32 matrix products on TF32 tensor cores (Ampere and newer): faster, with a
+    10-bit mantissa inside the products. Results differ from full float32, hence a parameter."""
 
 
 class EvalParams(_Strict):

@@ -19,7 +19,10 @@ def seed_everything(seed: int) -> torch.Generator:
     return generator
 
 
-def set_threads(threads: int) -> None:
-    """CPU threads of this process's torch kernels (``compute.threads``): results on a CPU are
-    bit-identical only for the same count, so every stage sets it before it computes."""
+def configure_compute(threads: int, tf32: bool) -> None:
+    """CPU threads of this process's torch kernels (``compute.threads``: results on a CPU are
+    bit-identical only for the same count, so every stage sets it before it computes) and TF32
+    matrix products on CUDA (``compute.tf32``)."""
     torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32

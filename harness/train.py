@@ -313,6 +313,9 @@ def train(
         optimizer, round(params.warmup_ratio * total_steps), total_steps
     )
     autocast_enabled = use_cuda and params.bf16
+    # torch.compile wraps the same parameters: the optimizer, checkpoints and the caller all keep
+    # using ``model`` itself
+    forward = torch.compile(model) if params.compile else model
     generators = {"data_order": generator, **(extra_generators or {})}
     start = time.perf_counter()
     step = examples = tokens = 0
@@ -396,7 +399,7 @@ def train(
                     with torch.autocast(
                         device.type, dtype=torch.bfloat16, enabled=autocast_enabled
                     ):
-                        loss = model(**batch).loss
+                        loss = forward(**batch).loss
                     (loss * len(indices) / sum(len(g) for g in group)).backward()
                     group_loss += loss.item() * len(indices)
                     examples += len(indices)

@@ -1,4 +1,5 @@
-"""The toy pipeline end to end, in a fresh copy of the repository: `harness data` + `dvc repro`.
+"""The toy pipeline end to end, in a fresh copy of the repository, as the README's quickstart
+runs it: `harness data` + `harness sweep --executor local --jobs 2` (+ `dvc repro`, a no-op).
 
 Runs for a few minutes; every assertion here is one of the foundation's acceptance criteria.
 """
@@ -61,7 +62,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("ws")
     copy_repository(ws)
     run([sys.executable, "-m", "harness", "data"], ws)  # verifies the hash pinned in data.dvc
-    run(["dvc", "repro"], ws)
+    run([sys.executable, "-m", "harness", "sweep", "--executor", "local", "--jobs", "2"], ws)
     return ws
 
 
