@@ -48,7 +48,11 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "f13536623ad755536ce72144b47dc5bfee5e96eb19babd2f23a71bd045d93e26"
+TINY_SHA256 = "aa59b9afce773806c6b70ab7c196402b04bf64524a52f4ab5249b86b4117a34a"
+# The same digest over the files that existed before toy_mc, toy_qa and toy_retrieval (all but
+# README.md and those three task folders): adding tasks must not change the others' bytes.
+TINY_EXISTING_SHA256 = "d7681e7987c4274ff1858b638236bddc5be9ccc86296bbb4e631cb6914f9df02"
+NEW_TASKS = ("toy_mc", "toy_qa", "toy_retrieval")
 
 NLI = ("entailment", "neutral", "contradiction")
 
@@ -61,9 +65,11 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def _digest(root: Path) -> str:
+def _digest(root: Path, skip: tuple[str, ...] = ()) -> str:
     h = hashlib.sha256()
     for rel, data in sorted(_files(root).items()):
+        if rel in skip or rel.startswith(tuple(f"tasks/{t}/" for t in skip)):
+            continue
         h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -97,7 +103,13 @@ def world() -> ToyWorld:
 def test_public_constants() -> None:
     assert LANGUAGES == ["en", "xa", "xb", "xc", "xd"]
     assert INTERMEDIATE_TASKS == {"toy_lexical": 1, "toy_relational": 2, "toy_compositional": 3}
-    assert TARGET_TASKS == {"toy_nli": "pair_classification", "toy_ner": "tagging"}
+    assert TARGET_TASKS == {
+        "toy_nli": "pair_classification",
+        "toy_ner": "tagging",
+        "toy_mc": "multiple_choice",
+        "toy_qa": "extractive_qa",
+        "toy_retrieval": "retrieval",
+    }
     assert ToyConfig() == ToyConfig(1234, 12000, 2000, 400, 2000, 300, 500)
 
 
@@ -112,6 +124,7 @@ def test_generation_is_deterministic(data: Path, tmp_path: Path) -> None:
 def test_fixed_hash_of_tiny_output(tmp_path: Path) -> None:
     generate(tmp_path / "tiny", TINY)
     assert _digest(tmp_path / "tiny") == TINY_SHA256
+    assert _digest(tmp_path / "tiny", ("README.md", *NEW_TASKS)) == TINY_EXISTING_SHA256
 
 
 def test_seed_changes_the_data(data: Path, tmp_path: Path) -> None:
@@ -144,9 +157,16 @@ def test_layout_and_sizes(data: Path) -> None:
     for task in INTERMEDIATE_TASKS:
         assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.intermediate_train
         assert len(_jsonl(data / "tasks" / task / "dev.jsonl")) == SMALL.intermediate_dev
+    train = {"toy_qa": SMALL.target_train // 2, "toy_retrieval": None}
     for task in TARGET_TASKS:
-        assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.target_train
-        for lang in LANGUAGES:
+        n_train = train.get(task, SMALL.target_train)
+        langs = LANGUAGES[1:] if task == "toy_retrieval" else LANGUAGES
+        expected_files = {f"{sp}.{lang}.jsonl" for sp in ("dev", "test") for lang in langs}
+        expected_files |= {"task.json"} | ({"train.jsonl"} if n_train is not None else set())
+        assert {p.name for p in (data / "tasks" / task).iterdir()} == expected_files
+        if n_train is not None:
+            assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == n_train
+        for lang in langs:
             assert len(_jsonl(data / "tasks" / task / f"dev.{lang}.jsonl")) == SMALL.target_dev
             assert len(_jsonl(data / "tasks" / task / f"test.{lang}.jsonl")) == SMALL.target_test
     expected = {"en": 1500, "xa": 750, "xb": 750, "xc": 525, "xd": 375}
@@ -279,6 +299,12 @@ def test_sentence_format_and_length(data: Path) -> None:
         for r in _jsonl(path):
             if "tokens" in r:
                 lines.append(" ".join(r["tokens"]))  # type: ignore[arg-type]
+            elif "choices" in r:
+                lines += [str(r["context"]), *r["choices"]]  # type: ignore[list-item]
+            elif "answers" in r:  # a context of several sentences
+                lines += [s + " ." for s in str(r["context"])[: -len(" .")].split(" . ")]
+            elif "query" in r:
+                lines += [str(r["query"]), str(r["target"])]
             else:
                 lines += [str(r["sentence1"]), str(r["sentence2"])]
     for line in lines:
