@@ -1789,7 +1789,10 @@ def _task_json(task: str, config: ToyConfig) -> dict[str, object]:
         "languages": task_languages(task) if task in KIND_TASKS else list(LANGUAGES),
         "train_language": "en",
         "sizes": kind_task_sizes(task, config) if task in KIND_TASKS else sizes,
-        "sizes_note": "train is English only; dev and test sizes are per language",
+        "sizes_note": "no train (evaluated from the encoder); dev and test sizes are per query "
+        "language"
+        if TARGET_TASKS[task] == "retrieval"
+        else "train is English only; dev and test sizes are per language",
         "description": _DESCRIPTIONS[task],
     }
 

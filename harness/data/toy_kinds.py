@@ -227,7 +227,8 @@ class QaItem:
     clauses: tuple[Clause, ...]
     target: int
     slot: str
-    qtype: str  # who (the agent), what (the object), where (the locative PP's noun phrase)
+    qtype: str  # who (the agent), what (the object), where (the locative PP's noun phrase);
+    # the question word itself is 'who' or 'what' by the class of the asked-for noun phrase
 
 
 # no 'no' determiner: "who did the farmer push ?" has no answer in "the farmer pushed no boy"
@@ -297,6 +298,11 @@ def qa_items(
     return out
 
 
+def _wh(np_: NP) -> str:
+    """'who' for people, animals and organisations, 'what' for things."""
+    return "q:who" if _t._np_class(np_) in ("person", "animal", "org") else "q:what"
+
+
 def question_tokens(c: Clause, qtype: str, sov: bool) -> list[_t._Tok]:
     """The question about ``c``: SVO languages front the question word (with 'did' support
     for non-subject questions), SOV languages leave it in place of the questioned phrase."""
@@ -306,12 +312,11 @@ def question_tokens(c: Clause, qtype: str, sov: bool) -> list[_t._Tok]:
     subj = _t._np_toks(c.subj, sov)
     obj = _t._np_toks(c.obj, sov) if c.obj is not None else []
     if qtype == "who":
-        wh = _t._Tok("q:who", "base", "O")
+        wh = _t._Tok(_wh(c.subj), "base", "O")
         toks = [wh, *obj, past] if sov else [wh, past, *obj]
     elif qtype == "what":
         assert c.obj is not None
-        key = "q:who" if _t._np_class(c.obj) == "person" else "q:what"
-        wh = _t._Tok(key, "base", "O")
+        wh = _t._Tok(_wh(c.obj), "base", "O")
         toks = [*subj, wh, past] if sov else [wh, did, *subj, base]
     else:
         wh = _t._Tok("q:where", "base", "O")
