@@ -77,8 +77,15 @@ INTERMEDIATE_TASKS: dict[str, int] = {
 }
 """Intermediate task name -> difficulty rank (1 = easiest)."""
 
-TARGET_TASKS: dict[str, str] = {"toy_nli": "pair_classification", "toy_ner": "tagging"}
-"""Target task name -> task kind."""
+TARGET_TASKS: dict[str, str] = {
+    "toy_nli": "pair_classification",
+    "toy_ner": "tagging",
+    "toy_mc": "multiple_choice",
+    "toy_qa": "extractive_qa",
+    "toy_retrieval": "retrieval",
+}
+"""Target task name -> task kind (one toy target per kind; the last three are built by
+:mod:`harness.data.toy_kinds`)."""
 
 NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
 NER_LABELS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
@@ -88,6 +95,9 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {
     "toy_compositional": NLI_LABELS,
     "toy_nli": NLI_LABELS,
     "toy_ner": NER_LABELS,
+    "toy_mc": ("0", "1"),  # index of the right choice
+    "toy_qa": (),
+    "toy_retrieval": (),
 }
 """Ordered label set of every toy task (for ``toy_ner``: the tag set)."""
 
@@ -1600,9 +1610,14 @@ def build_target_task(
     task: str, config: ToyConfig, world: ToyWorld | None = None
 ) -> dict[str, list[Record]]:
     """Records of a target task: ``"train"`` (English) and ``"dev.{lang}"``/``"test.{lang}"``
-    for every language (translations of the same English items)."""
+    for every language (translations of the same English items). ``toy_retrieval`` has no
+    ``"train"`` and no English eval split (its targets are English)."""
     _check_task(task, list(TARGET_TASKS))
     world = world or ToyWorld(config.seed)
+    if TARGET_TASKS[task] not in ("pair_classification", "tagging"):
+        from harness.data.toy_kinds import build_kind_task
+
+        return build_kind_task(task, config, world)
     seen: set[tuple[str, ...]] = set()
     out: dict[str, list[Record]] = {}
     # test first, then dev, then train: evaluation sets do not change when train size changes
@@ -1721,6 +1736,30 @@ _DESCRIPTIONS: dict[str, str] = {
         "Named-entity tagging with BIO tags for PER, LOC and ORG; every sentence has one to "
         "three entities, many of them multi-word. Tokens include the final '.' (tag O)."
     ),
+    "toy_mc": (
+        "Two-way multiple choice (like XCOPA): a premise (context; question empty) and two "
+        "candidates; label is the index of the right one, balanced over positions. The right "
+        "candidate is entailed: the premise rewritten by one or two of active/passive voice, "
+        "moving the time adverbial, dropping an adjective, PP or time adverbial, a hypernym. "
+        "The wrong one is the right one with agent and patient swapped (a contradiction), so "
+        "both candidates have the same words and the same length: only who-did-what-to-whom "
+        "decides."
+    ),
+    "toy_qa": (
+        "Extractive QA (like XQuAD): a context of 2-4 sentences with distinct verbs and a "
+        "who/what/where question about one of them; the answer is the agent, the object or the "
+        "noun phrase of the only locative PP, without its determiner, as a SQuAD span "
+        "(answers.text, answers.answer_start in characters). Question words are invented per "
+        "language like other function words; SVO languages front them ('did' support), SOV "
+        "languages keep them in place. Questions end with '?'. Train is half of target_train "
+        "(longer inputs)."
+    ),
+    "toy_retrieval": (
+        "Sentence retrieval (like Tatoeba): dev and test only; each query is a sentence in xa, "
+        "xb, xc or xd and its target is the English original (same id); the task is to find "
+        "the target among all targets of the split. Sentences are sampled on their own stream, "
+        "not taken from the other tasks."
+    ),
 }
 
 
@@ -1739,19 +1778,21 @@ def _task_json(task: str, config: ToyConfig) -> dict[str, object]:
                 "rule": _RULES[task],
             },
         }
+    from harness.data.toy_kinds import KIND_TASKS, kind_task_sizes, task_languages
+
+    sizes = {"train": config.target_train, "dev": config.target_dev, "test": config.target_test}
     return {
         "name": task,
         "role": "target",
         "kind": TARGET_TASKS[task],
         "labels": list(TASK_LABELS[task]),
-        "languages": list(LANGUAGES),
+        "languages": task_languages(task) if task in KIND_TASKS else list(LANGUAGES),
         "train_language": "en",
-        "sizes": {
-            "train": config.target_train,
-            "dev": config.target_dev,
-            "test": config.target_test,
-        },
-        "sizes_note": "train is English only; dev and test sizes are per language",
+        "sizes": kind_task_sizes(task, config) if task in KIND_TASKS else sizes,
+        "sizes_note": "no train (evaluated from the encoder); dev and test sizes are per query "
+        "language"
+        if TARGET_TASKS[task] == "retrieval"
+        else "train is English only; dev and test sizes are per language",
         "description": _DESCRIPTIONS[task],
     }
 
@@ -1899,7 +1940,9 @@ def _readme(config: ToyConfig, world: ToyWorld) -> str:
         "difficulty of intermediate tasks).",
         "* intermediate tasks: `train.jsonl`, `dev.jsonl` (English).",
         "* target tasks: `train.jsonl` (English), `dev.{lang}.jsonl`, `test.{lang}.jsonl` for "
-        "every language: translations of the same English items (same ids and labels).",
+        "every language: translations of the same English items (same ids and labels). "
+        "`toy_retrieval` has no `train.jsonl` and no English eval files (queries in `xa` to "
+        "`xd`, English targets).",
         "",
         "## Tasks",
         "",

@@ -147,7 +147,8 @@ class TaskSpec(_Strict):
     nested column; ``""`` leaves the field empty (a multiple-choice task without a context)."""
     train_language: str = "en"
     languages: list[str] = Field(default_factory=lambda: ["en"])
-    """Languages evaluated (targets: every language of the task, English included)."""
+    """Languages evaluated (targets: every language of the task, English included, except
+    that a retrieval target may leave out the language it retrieves into)."""
     labels: list[str] = Field(default_factory=list)
     """The label set (classification, multiple choice: the choice labels, tagging: the tags);
     empty for extractive QA and retrieval."""
@@ -195,7 +196,10 @@ class TaskSpec(_Strict):
             )
         if self.role == "target" and self.xtreme_group is None:
             raise ValueError("a target task needs xtreme_group")
-        if self.train_language not in self.languages:
+        # a retrieval target's train_language is the language of its targets (English for
+        # Tatoeba-style pairs): retrieving it from itself is trivial, so it may be left out
+        retrieval_target = self.role == "target" and self.kind == "retrieval"
+        if self.train_language not in self.languages and not retrieval_target:
             raise ValueError("languages must include train_language")
         splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
         needed = ["train", "dev"] + (["test"] if self.role == "target" else [])

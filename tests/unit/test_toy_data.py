@@ -48,7 +48,11 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "f13536623ad755536ce72144b47dc5bfee5e96eb19babd2f23a71bd045d93e26"
+TINY_SHA256 = "d0d88819eabad14b6cfd2bd4aaae94af77c955afa3ac8da22e5598999b976316"
+# The same digest over the files that existed before toy_mc, toy_qa and toy_retrieval (all but
+# README.md and those three task folders): adding tasks must not change the others' bytes.
+TINY_EXISTING_SHA256 = "d7681e7987c4274ff1858b638236bddc5be9ccc86296bbb4e631cb6914f9df02"
+NEW_TASKS = ("toy_mc", "toy_qa", "toy_retrieval")
 
 NLI = ("entailment", "neutral", "contradiction")
 
@@ -61,9 +65,11 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def _digest(root: Path) -> str:
+def _digest(root: Path, skip: tuple[str, ...] = ()) -> str:
     h = hashlib.sha256()
     for rel, data in sorted(_files(root).items()):
+        if rel in skip or rel.startswith(tuple(f"tasks/{t}/" for t in skip)):
+            continue
         h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -97,7 +103,13 @@ def world() -> ToyWorld:
 def test_public_constants() -> None:
     assert LANGUAGES == ["en", "xa", "xb", "xc", "xd"]
     assert INTERMEDIATE_TASKS == {"toy_lexical": 1, "toy_relational": 2, "toy_compositional": 3}
-    assert TARGET_TASKS == {"toy_nli": "pair_classification", "toy_ner": "tagging"}
+    assert TARGET_TASKS == {
+        "toy_nli": "pair_classification",
+        "toy_ner": "tagging",
+        "toy_mc": "multiple_choice",
+        "toy_qa": "extractive_qa",
+        "toy_retrieval": "retrieval",
+    }
     assert ToyConfig() == ToyConfig(1234, 12000, 2000, 400, 2000, 300, 500)
 
 
@@ -112,6 +124,7 @@ def test_generation_is_deterministic(data: Path, tmp_path: Path) -> None:
 def test_fixed_hash_of_tiny_output(tmp_path: Path) -> None:
     generate(tmp_path / "tiny", TINY)
     assert _digest(tmp_path / "tiny") == TINY_SHA256
+    assert _digest(tmp_path / "tiny", ("README.md", *NEW_TASKS)) == TINY_EXISTING_SHA256
 
 
 def test_seed_changes_the_data(data: Path, tmp_path: Path) -> None:
@@ -144,9 +157,16 @@ def test_layout_and_sizes(data: Path) -> None:
     for task in INTERMEDIATE_TASKS:
         assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.intermediate_train
         assert len(_jsonl(data / "tasks" / task / "dev.jsonl")) == SMALL.intermediate_dev
+    train = {"toy_qa": SMALL.target_train // 2, "toy_retrieval": None}
     for task in TARGET_TASKS:
-        assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == SMALL.target_train
-        for lang in LANGUAGES:
+        n_train = train.get(task, SMALL.target_train)
+        langs = LANGUAGES[1:] if task == "toy_retrieval" else LANGUAGES
+        expected_files = {f"{sp}.{lang}.jsonl" for sp in ("dev", "test") for lang in langs}
+        expected_files |= {"task.json"} | ({"train.jsonl"} if n_train is not None else set())
+        assert {p.name for p in (data / "tasks" / task).iterdir()} == expected_files
+        if n_train is not None:
+            assert len(_jsonl(data / "tasks" / task / "train.jsonl")) == n_train
+        for lang in langs:
             assert len(_jsonl(data / "tasks" / task / f"dev.{lang}.jsonl")) == SMALL.target_dev
             assert len(_jsonl(data / "tasks" / task / f"test.{lang}.jsonl")) == SMALL.target_test
     expected = {"en": 1500, "xa": 750, "xb": 750, "xc": 525, "xd": 375}
@@ -279,6 +299,12 @@ def test_sentence_format_and_length(data: Path) -> None:
         for r in _jsonl(path):
             if "tokens" in r:
                 lines.append(" ".join(r["tokens"]))  # type: ignore[arg-type]
+            elif "choices" in r:
+                lines += [str(r["context"]), *r["choices"]]  # type: ignore[list-item]
+            elif "answers" in r:  # a context of several sentences
+                lines += [s + " ." for s in str(r["context"])[: -len(" .")].split(" . ")]
+            elif "query" in r:
+                lines += [str(r["query"]), str(r["target"])]
             else:
                 lines += [str(r["sentence1"]), str(r["sentence2"])]
     for line in lines:
@@ -548,3 +574,242 @@ def test_nli_uses_several_operations_per_label(data: Path) -> None:
         if len(str(r["sentence2"]).split()) == len(str(r["sentence1"]).split())
     )
     assert set(same_length) == set(NLI)
+
+
+# --- toy_mc, toy_qa, toy_retrieval --------------------------------------------------------------
+
+
+def _eval_files(task: str) -> list[str]:
+    langs = LANGUAGES[1:] if task == "toy_retrieval" else LANGUAGES
+    return [f"{sp}.{lang}.jsonl" for sp in ("dev", "test") for lang in langs]
+
+
+def test_new_tasks_have_the_canonical_fields_of_their_kind(data: Path) -> None:
+    from harness.tasks import KIND_FIELDS
+
+    for task in NEW_TASKS:
+        meta = json.loads((data / "tasks" / task / "task.json").read_text(encoding="utf-8"))
+        assert meta["kind"] == TARGET_TASKS[task] and meta["role"] == "target"
+        assert len(meta["description"]) > 100
+        for path in sorted((data / "tasks" / task).glob("*.jsonl")):
+            for r in _jsonl(path):
+                assert set(r) == {"id", *KIND_FIELDS[TARGET_TASKS[task]]}, path.name
+    meta = json.loads((data / "tasks" / "toy_retrieval" / "task.json").read_text())
+    assert meta["languages"] == LANGUAGES[1:] and meta["sizes"] == {"dev": 30, "test": 60}
+    meta = json.loads((data / "tasks" / "toy_qa" / "task.json").read_text())
+    assert meta["sizes"] == {"train": 75, "dev": 30, "test": 60} and meta["labels"] == []
+    meta = json.loads((data / "tasks" / "toy_mc" / "task.json").read_text())
+    assert meta["labels"] == ["0", "1"] and meta["languages"] == LANGUAGES
+
+
+def test_new_tasks_are_translations_with_the_same_ids_and_labels(data: Path) -> None:
+    for task in NEW_TASKS:
+        for split in ("dev", "test"):
+            rows = {
+                f: _jsonl(data / "tasks" / task / f)
+                for f in _eval_files(task)
+                if f.startswith(split + ".")
+            }
+            first = next(iter(rows.values()))
+            assert len({r["id"] for r in first}) == len(first)
+            for f, other in rows.items():
+                assert [r["id"] for r in other] == [r["id"] for r in first], f
+                if task == "toy_mc":
+                    assert [r["label"] for r in other] == [r["label"] for r in first]
+                if task == "toy_retrieval":
+                    assert [r["target"] for r in other] == [r["target"] for r in first]
+    # sets are disjoint across splits (English)
+    for task, key in (("toy_mc", "context"), ("toy_qa", "context"), ("toy_retrieval", "target")):
+        seen: set[str] = set()
+        names = ["train.jsonl"] if task != "toy_retrieval" else []
+        lang = "xa" if task == "toy_retrieval" else "en"
+        for name in [*names, f"dev.{lang}.jsonl", f"test.{lang}.jsonl"]:
+            texts = [str(r[key]) for r in _jsonl(data / "tasks" / task / name)]
+            if task != "toy_mc":  # one mc premise may get two different candidate pairs
+                assert len(set(texts)) == len(texts)
+            assert not set(texts) & seen or task == "toy_mc"
+            seen |= set(texts)
+
+
+def _mc_rows(data: Path, lang: str) -> list[dict[str, object]]:
+    rows = _jsonl(data / "tasks" / "toy_mc" / f"test.{lang}.jsonl")
+    return rows + (_jsonl(data / "tasks" / "toy_mc" / "train.jsonl") if lang == "en" else [])
+
+
+def test_mc_labels_are_balanced_and_candidates_share_their_words(data: Path) -> None:
+    for name in ("train.jsonl", "dev.en.jsonl", "test.en.jsonl"):
+        counts = Counter(r["label"] for r in _jsonl(data / "tasks" / "toy_mc" / name))
+        assert set(counts) == {0, 1} and max(counts.values()) - min(counts.values()) <= 1
+    swaps = {"was": "were", "were": "was"}
+    for lang in LANGUAGES:
+        for r in _mc_rows(data, lang):
+            choices = [str(c).split(" ") for c in r["choices"]]  # type: ignore[attr-defined]
+            assert len(choices) == 2 and choices[0] != choices[1]
+            assert len(choices[0]) == len(choices[1])
+            if lang == "en":  # same words up to the passive auxiliary's number
+                a, b = Counter(choices[0]), Counter(choices[1])
+                diff = (a - b) + (b - a)
+                assert set(diff) <= set(swaps), r
+            right = choices[int(r["label"])]  # type: ignore[call-overload]
+            assert " ".join(right) != r["context"]
+
+
+def test_mc_word_overlap_and_length_do_not_decide(world: ToyWorld) -> None:
+    from harness.data.toy_kinds import build_kind_task
+
+    config = dataclasses.replace(SMALL, target_train=800, target_dev=0, target_test=200)
+    records = build_kind_task("toy_mc", config, world)
+    for name in ("train", "test.en", "test.xc"):
+        rows = records[name]
+        unigram = bigram = 0.0
+        for r in rows:
+            premise = str(r["context"]).split()
+            pairs = set(itertools.pairwise(premise))
+            choices = [str(c).split() for c in r["choices"]]  # type: ignore[attr-defined]
+            overlap = [len(set(c) & set(premise)) / len(set(c)) for c in choices]
+            shared = [len(set(itertools.pairwise(c)) & pairs) for c in choices]
+            label = int(r["label"])  # type: ignore[call-overload]
+            for scores, total in ((overlap, "u"), (shared, "b")):
+                hit = 0.5 if scores[0] == scores[1] else float(scores[label] > scores[1 - label])
+                if total == "u":
+                    unigram += hit
+                else:
+                    bigram += hit
+            assert len(choices[0]) == len(choices[1])
+        assert 0.42 < unigram / len(rows) < 0.58, (name, unigram / len(rows))
+        assert 0.38 < bigram / len(rows) < 0.62, (name, bigram / len(rows))
+
+
+def _realised_np(world: ToyWorld, np_: toy.NP, lang: str) -> str:
+    from harness.data.toy_kinds import realise
+
+    toks = toy._np_toks(np_, toy._SPECS[lang].sov)
+    return " ".join(realise(world, toks[1:] if np_.det else toks, lang))
+
+
+def test_qa_answers_are_the_intended_spans_in_every_language(data: Path, world: ToyWorld) -> None:
+    from harness.data.toy_kinds import MAX_CONTEXT_WORDS, qa_items, question_lexicon
+
+    seen: set[tuple[str, ...]] = set()
+    items = {
+        split: qa_items(split, n, world, SMALL.seed, seen)
+        for split, n in (("test", SMALL.target_test), ("dev", SMALL.target_dev))
+    }
+    questions = question_lexicon(SMALL.seed)
+    qtypes: Counter[str] = Counter()
+    for split, its in items.items():
+        for lang in LANGUAGES:
+            rows = _jsonl(data / "tasks" / "toy_qa" / f"{split}.{lang}.jsonl")
+            assert [r["id"] for r in rows] == [it.id for it in its]
+            for r, it in zip(rows, its, strict=True):
+                context, answers = str(r["context"]), r["answers"]
+                assert isinstance(answers, dict) and len(answers["text"]) == 1
+                text, start = answers["text"][0], answers["answer_start"][0]
+                assert context[start : start + len(text)] == text
+                # the answer is the asked-for noun phrase (no determiner) of the target clause
+                np_ = toy._get(it.clauses[it.target], it.slot)
+                assert text == _realised_np(world, np_, lang)
+                sentences = [world.sentence(c, lang) for c in it.clauses]
+                assert context == " ".join(sentences)
+                begin = len(" ".join(sentences[: it.target])) + (1 if it.target else 0)
+                assert begin <= start and start + len(text) <= begin + len(sentences[it.target])
+                assert len(context.split(" ")) <= MAX_CONTEXT_WORDS
+                question = str(r["question"]).split(" ")
+                assert question[-1] == "?" and set(question) & set(questions[lang].values())
+                qtypes[it.qtype] += lang == "en"
+    assert set(qtypes) == {"who", "what", "where"}
+    assert max(qtypes.values()) - min(qtypes.values()) <= 2
+
+
+def test_question_words_follow_the_lexicon_rules(world: ToyWorld) -> None:
+    from harness.data.toy_kinds import QUESTION_WORDS, question_lexicon, realise
+
+    lex = question_lexicon(SMALL.seed)
+    assert lex["en"] == {k: k[2:] for k in QUESTION_WORDS}
+    kept = {lang: {k for k in QUESTION_WORDS if lex[lang][k] == k[2:]} for lang in LANGUAGES}
+    kept["xd"] = {k for k in QUESTION_WORDS if detransliterate(lex["xd"][k]) == k[2:]}
+    assert kept["xd"] <= kept["xb"] == kept["xc"] <= kept["xa"] <= kept["en"]
+    assert len(kept["xa"]) == 2 and len(kept["xb"]) == 1 and not kept["xd"]
+    every_word = {w for lang in LANGUAGES for w in world.lexicon[lang].values()}
+    for lang in LANGUAGES[1:]:
+        invented = [lex[lang][k] for k in QUESTION_WORDS if k not in kept[lang]]
+        assert not set(invented) & every_word and len(set(invented)) == len(invented)
+    assert all(re.fullmatch("[\u0400-\u04ff]+", w) for w in lex["xd"].values())
+    # realise() is ToyWorld.tokens for a clause's own tokens
+    s = toy._Sampler(toy._rng(SMALL.seed, "test-realise"))
+    for _ in range(50):
+        c = s.clause(passive_p=20)
+        for lang in LANGUAGES:
+            toks = toy._clause_toks(c, toy._SPECS[lang].sov)
+            assert " ".join(realise(world, toks, lang)) == world.sentence(c, lang)
+
+
+def test_retrieval_queries_translate_their_targets(data: Path, world: ToyWorld) -> None:
+    from harness.data.toy_kinds import _retrieval
+
+    seen: set[tuple[str, ...]] = set()
+    for split, n in (("test", SMALL.target_test), ("dev", SMALL.target_dev)):
+        clauses = _retrieval(split, n, world, SMALL.seed, seen)
+        targets = [world.sentence(c, "en") for _, c in clauses]
+        assert len(set(targets)) == len(targets)  # no duplicate targets within a split
+        for lang in LANGUAGES[1:]:
+            rows = _jsonl(data / "tasks" / "toy_retrieval" / f"{split}.{lang}.jsonl")
+            assert [r["id"] for r in rows] == [i for i, _ in clauses]
+            assert [r["target"] for r in rows] == targets
+            assert [r["query"] for r in rows] == [world.sentence(c, lang) for _, c in clauses]
+            assert len({r["query"] for r in rows}) == len(rows)
+            # translated, not copied (xa keeps 70% of lexemes: short sentences may coincide)
+            same = sum(r["query"] == r["target"] for r in rows)
+            assert same < len(rows) * (0.5 if lang == "xa" else 0.1)
+    assert not (data / "tasks" / "toy_retrieval" / "dev.en.jsonl").exists()
+
+
+def test_new_specs_load_and_read_every_split(data: Path, tmp_path: Path) -> None:
+    from harness.data.sources import load_examples
+    from harness.tasks import BUILTIN_DIR, Registry, load_spec
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "toy").symlink_to(data)
+    registry = Registry.load()
+    for task in NEW_TASKS:
+        spec = load_spec(BUILTIN_DIR / f"{task}.yaml")
+        assert spec == registry.get(task, role="target") and spec.kind == TARGET_TASKS[task]
+        meta = json.loads((data / "tasks" / task / "task.json").read_text(encoding="utf-8"))
+        assert spec.languages == meta["languages"] and spec.labels == meta["labels"]
+        splits = {"train": ["en"], "dev": spec.languages, "test": spec.languages}
+        for split, langs in splits.items():
+            if split not in meta["sizes"]:
+                continue
+            for lang in langs:
+                rows = load_examples(spec, split, lang, root=tmp_path)
+                assert len(rows) == meta["sizes"][split]
+                if task == "toy_mc":
+                    assert {r["label"] for r in rows} == {"0", "1"}
+    assert registry.get("toy_mc").xtreme_group == "multi_choice"
+    assert registry.get("toy_qa").metrics == ("f1", "exact_match")
+    assert registry.get("toy_qa").primary_metric == "f1"
+    assert registry.get("toy_retrieval").primary_metric == "accuracy"
+    assert registry.get("toy_retrieval").xtreme_group == "retrieval"
+
+
+def test_only_retrieval_targets_may_leave_out_the_train_language() -> None:
+    from pydantic import ValidationError
+
+    from harness.tasks import TaskSpec
+
+    base = {
+        "name": "x_task",
+        "role": "target",
+        "source": {
+            "type": "local",
+            "path": "d",
+            "files": {"train": "t", "dev": "d", "test": "t"},
+        },
+        "languages": ["xa", "xb"],
+        "xtreme_group": "retrieval",
+    }
+    TaskSpec.model_validate({**base, "kind": "retrieval"})
+    with pytest.raises(ValidationError, match="languages must include train_language"):
+        TaskSpec.model_validate({**base, "kind": "pair_classification", "labels": ["a", "b"]})
+    with pytest.raises(ValidationError, match="languages must include train_language"):
+        TaskSpec.model_validate({**base, "kind": "retrieval", "role": "intermediate"})
