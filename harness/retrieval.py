@@ -200,20 +200,25 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
 
 
 def topk_cosine(
-    queries: torch.Tensor, keys: torch.Tensor, k: int, block: int = 8192
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    k: int,
+    block: int = 8192,
+    device: torch.device | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(similarities, indices), each (len(queries), k), of every query's k most similar keys
-    by cosine, best first; computed block by block with a running top-k (exact)."""
+    """(similarities, indices), each (len(queries), k) on the CPU, of every query's k most
+    similar keys by cosine, best first; computed on ``device`` block by block (``block`` rows
+    of each side) with a running top-k: exact, and memory stays O(block^2)."""
     import torch
 
-    q, c = normalize(queries), normalize(keys)
+    q, c = normalize(queries).to(device), normalize(keys).to(device)
     k = min(k, c.shape[0])
     sims = torch.empty(q.shape[0], k)
     idx = torch.empty(q.shape[0], k, dtype=torch.long)
     for qs in range(0, q.shape[0], block):
         qb = q[qs : qs + block]
-        best_s = torch.full((qb.shape[0], 0), float("-inf"))
-        best_i = torch.zeros(qb.shape[0], 0, dtype=torch.long)
+        best_s = torch.full((qb.shape[0], 0), float("-inf"), device=q.device)
+        best_i = torch.zeros(qb.shape[0], 0, dtype=torch.long, device=q.device)
         for cs in range(0, c.shape[0], block):
             s = qb @ c[cs : cs + block].T
             top_s, top_i = s.topk(min(k, s.shape[1]), dim=1)
@@ -221,26 +226,32 @@ def topk_cosine(
             best_i = torch.cat([best_i, top_i + cs], dim=1)
             keep_s, keep = best_s.topk(min(k, best_s.shape[1]), dim=1)
             best_s, best_i = keep_s, best_i.gather(1, keep)
-        sims[qs : qs + block], idx[qs : qs + block] = best_s, best_i
+        sims[qs : qs + block], idx[qs : qs + block] = best_s.cpu(), best_i.cpu()
     return sims, idx
 
 
-def nearest(queries: torch.Tensor, keys: torch.Tensor, block: int = 8192) -> torch.Tensor:
-    """Index of each query's most similar key by cosine; on ties the first key."""
+def nearest(
+    queries: torch.Tensor,
+    keys: torch.Tensor,
+    block: int = 8192,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Index of each query's most similar key by cosine (on ties the first key), computed on
+    ``device`` block by block."""
     import torch
 
-    q, c = normalize(queries), normalize(keys)
+    q, c = normalize(queries).to(device), normalize(keys).to(device)
     out = torch.empty(q.shape[0], dtype=torch.long)
     for qs in range(0, q.shape[0], block):
         qb = q[qs : qs + block]
-        best_s = torch.full((qb.shape[0],), float("-inf"))
-        best_i = torch.zeros(qb.shape[0], dtype=torch.long)
+        best_s = torch.full((qb.shape[0],), float("-inf"), device=q.device)
+        best_i = torch.zeros(qb.shape[0], dtype=torch.long, device=q.device)
         for cs in range(0, c.shape[0], block):
             s, i = (qb @ c[cs : cs + block].T).max(dim=1)
             better = s > best_s  # strictly: an earlier block wins a tie
             best_s = torch.where(better, s, best_s)
             best_i = torch.where(better, i + cs, best_i)
-        out[qs : qs + block] = best_i
+        out[qs : qs + block] = best_i.cpu()
     return out
 
 
@@ -248,22 +259,31 @@ def nearest(queries: torch.Tensor, keys: torch.Tensor, block: int = 8192) -> tor
 # scoring
 
 
-def bitext_accuracy(queries: torch.Tensor, targets: torch.Tensor, block: int = 8192) -> list[float]:
+def bitext_accuracy(
+    queries: torch.Tensor,
+    targets: torch.Tensor,
+    block: int = 8192,
+    device: torch.device | None = None,
+) -> list[float]:
     """Per query (row i, whose translation is target row i): 1.0 when its nearest target by
     cosine is its own translation, else 0.0."""
-    predicted = nearest(queries, targets, block)
+    predicted = nearest(queries, targets, block, device)
     return [float(p == i) for i, p in enumerate(predicted.tolist())]
 
 
 def margin_candidates(
-    x: torch.Tensor, y: torch.Tensor, k: int = 4, block: int = 8192
+    x: torch.Tensor,
+    y: torch.Tensor,
+    k: int = 4,
+    block: int = 8192,
+    device: torch.device | None = None,
 ) -> list[tuple[int, int, float]]:
     """Mined (x row, y row, ratio-margin score) pairs, best first: LASER's ``mine_bitext``
     with ``mode='mine'``, ``retrieval='max'``, ``margin='ratio'``, threshold 0."""
     import torch
 
-    x2y_sim, x2y_ind = topk_cosine(x, y, k, block)
-    y2x_sim, y2x_ind = topk_cosine(y, x, k, block)
+    x2y_sim, x2y_ind = topk_cosine(x, y, k, block, device)
+    y2x_sim, y2x_ind = topk_cosine(y, x, k, block, device)
     x2y_mean, y2x_mean = x2y_sim.mean(dim=1), y2x_sim.mean(dim=1)
     fwd = x2y_sim / ((x2y_mean.unsqueeze(1) + y2x_mean[x2y_ind]) / 2)
     bwd = y2x_sim / ((y2x_mean.unsqueeze(1) + x2y_mean[y2x_ind]) / 2)
@@ -308,7 +328,7 @@ def mine_pairs(
     trg_texts, trg_id = _unique_ids(english)
     x, y = encoder.encode(src_texts), encoder.encode(trg_texts)
     candidates: dict[tuple[str, str], float] = {}
-    for s, t, score in margin_candidates(x, y, k, block):
+    for s, t, score in margin_candidates(x, y, k, block, encoder.device):
         if src_texts[s] in src_id and trg_texts[t] in trg_id:
             pair = (src_id[src_texts[s]], trg_id[trg_texts[t]])
             candidates[pair] = max(score, candidates.get(pair, score))
@@ -355,10 +375,15 @@ def bucc_stats(
 
 
 def ranked_ids(
-    queries: torch.Tensor, pool: torch.Tensor, pool_ids: Sequence[str], k: int, block: int
+    queries: torch.Tensor,
+    pool: torch.Tensor,
+    pool_ids: Sequence[str],
+    k: int,
+    block: int,
+    device: torch.device | None = None,
 ) -> list[list[str]]:
     """Each query's top-k candidate ids by cosine."""
-    _, idx = topk_cosine(queries, pool, k, block)
+    _, idx = topk_cosine(queries, pool, k, block, device)
     return [[pool_ids[j] for j in row] for row in idx.tolist()]
 
 
@@ -402,7 +427,7 @@ class _Cell:
         t = self.encoder.encode([str(ex["target"]) for ex in examples])
         if self.r.accuracy_direction == "target_to_query":
             q, t = t, q
-        correct = bitext_accuracy(q, t, self.r.block_size)
+        correct = bitext_accuracy(q, t, self.r.block_size, self.encoder.device)
         ids = [str(ex["id"]) for ex in examples]
         value = sum(correct) / len(correct)
         return {"accuracy": value}, "accuracy", ids, [[c] for c in correct], len(ids)
@@ -551,7 +576,7 @@ class _Cell:
                     f"Task '{self.spec.name}' has no {split} queries for '{language}'."
                 )
             vectors = self.encoder.encode([text for _, text, _ in rows])
-            ranked = ranked_ids(vectors, pool, pool_ids, k, self.r.block_size)
+            ranked = ranked_ids(vectors, pool, pool_ids, k, self.r.block_size, self.encoder.device)
             aps = [
                 mewslix_map_at_k({qid: sorted(gold)}, {qid: top}, k)
                 if mewslix

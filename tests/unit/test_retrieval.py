@@ -150,13 +150,16 @@ def _bucc_files(root: Path, stem: str, src: dict[str, str], eng: dict[str, str],
     (root / f"{stem}.gold").write_text("".join(f"{s}\t{t}\n" for s, t in gold), encoding="utf-8")
 
 
-def _spec(name: str, path: Path, metric: str, files: dict[str, str], fmt: str = "jsonl") -> Any:
+def _spec(
+    name: str, path: Path, metric: str, files: dict[str, str], fmt: str = "jsonl",
+    languages: tuple[str, ...] = ("en", "de", "xa", "xb"),
+) -> Any:  # fmt: skip
     from harness.tasks import TaskSpec
 
     return TaskSpec.model_validate(
         {
             "name": name, "role": "target", "kind": "retrieval", "metric": metric,
-            "xtreme_group": "retrieval", "languages": ["en", "de", "xa", "xb"],
+            "xtreme_group": "retrieval", "languages": list(languages),
             "source": {"type": "local", "path": str(path), "format": fmt, "files": files},
         }
     )  # fmt: skip
@@ -250,6 +253,111 @@ def test_map_at_20_equals_the_metric_module(tmp_path: Path, encoder_dir: Path) -
         assert metric == "map@20" and math.isclose(values["map@20"], expected, abs_tol=1e-9)
         assert n == 5 and [r[1] for r in rows] == [1.0] * 5
         assert math.isclose(float(np.mean([r[0] for r in rows])), expected)
+
+
+def _dense_ranking(enc: SentenceEncoder, queries: list[str], pool: list[str]) -> np.ndarray:
+    q = torch.nn.functional.normalize(enc.encode(queries), dim=1).numpy()
+    p = torch.nn.functional.normalize(enc.encode(pool), dim=1).numpy()
+    return np.argsort(-(q @ p.T), axis=1, kind="stable")
+
+
+def test_lareqa_pools_every_sentence_of_every_language(tmp_path: Path, encoder_dir: Path) -> None:
+    from harness.metrics.retrieval import average_precision_at_k
+
+    def paragraph(prefix: str) -> dict[str, Any]:
+        first, second = f"{prefix} the dog saw a cat.", f"{prefix} the teacher did not see it."
+        context = f"{first} {second}"
+        start2 = len(first) + 1
+        return {
+            "context": context,
+            "sentence_breaks": [[0, len(first)], [start2, len(context)]],
+            "qas": [
+                {"id": "q1", "question": f"{prefix} who saw the cat",
+                 "answers": [{"text": "dog", "answer_start": context.index("dog")}]},
+                {"id": "q2", "question": f"{prefix} who did not see it",
+                 "answers": [{"text": "teacher", "answer_start": context.index("teacher")}]},
+                {"id": "q3", "question": f"{prefix} between",
+                 "answers": [{"text": " ", "answer_start": len(first)}]},  # in no sentence
+            ],
+        }  # fmt: skip
+
+    folder = tmp_path / "xquad-r"
+    folder.mkdir()
+    for lang in ("en", "de"):
+        doc = {"data": [{"title": "t", "paragraphs": [paragraph(lang)]}]}
+        (folder / f"{lang}.json").write_text(json.dumps(doc), encoding="utf-8")
+    spec = _spec(
+        "tiny_lareqa", folder, "map@20", {"test": "{language}.json"}, "squad_json", ("en", "de")
+    )
+    params = load_params(REPO / "params.yaml")
+    cell = _Cell(params, spec, _encoder(encoder_dir))
+    queries, pool_ids, pool_texts = cell.map_pool("test")
+    assert pool_ids == ["en_1_0", "en_1_1", "de_1_0", "de_1_1"]
+    assert pool_texts[3] == "de the teacher did not see it."
+    assert [(q, gold) for q, _, gold in queries["de"]] == [
+        ("q1", {"en_1_0", "de_1_0"}),
+        ("q2", {"en_1_1", "de_1_1"}),
+    ]
+    scored = cell.mean_ap("test")
+    ref = _encoder(encoder_dir)
+    for lang in ("en", "de"):
+        order = _dense_ranking(ref, [text for _, text, _ in queries[lang]], pool_texts)
+        aps = [
+            average_precision_at_k(sorted(gold), [pool_ids[j] for j in row], 20)
+            for (_, _, gold), row in zip(queries[lang], order, strict=True)
+        ]
+        values, _, ids, rows, n = scored[lang]
+        assert ids == ["q1", "q2"] and n == 2
+        assert math.isclose(values["map@20"], float(np.mean(aps)), abs_tol=1e-9)
+        assert [r[0] for r in rows] == pytest.approx(aps)
+
+
+def test_mewslix_ranks_the_candidate_entities(tmp_path: Path, encoder_dir: Path) -> None:
+    from harness.metrics.retrieval import mewslix_map_at_k
+
+    folder = tmp_path / "mewslix"
+    entities = {"Q1": "a big red dog", "Q2": "the river near New Harbor", "Q3": "Anna Berg"}
+    write_jsonl(
+        folder / "candidate_set_entities.jsonl",
+        [{"entity_id": k, "title": k, "description": v} for k, v in entities.items()],
+    )
+    mentions = []
+    for i, (lang, text, (start, end), entity) in enumerate(
+        [
+            ("en", "the dog saw Anna Berg", (12, 21), "Q3"),
+            ("en", "the big dog saw a cat", (8, 11), "Q1"),
+            ("de", "der Hund sah New Harbor", (13, 23), "Q2"),
+        ]
+    ):
+        mentions.append(
+            {
+                "context": {"language": lang, "text": text, "sentence_spans": []},
+                "mention": {
+                    "example_id": f"m{i}",
+                    "mention_span": {"start": start, "end": end, "text": text[start:end]},
+                    "entity_id": entity,
+                },
+            }
+        )
+    write_jsonl(folder / "mentions-test.jsonl", mentions)
+    spec = _spec(
+        "tiny_mewslix", folder, "map@20", {"test": "mentions-test.jsonl"}, "mewslix", ("en", "de")
+    )
+    params = load_params(REPO / "params.yaml")
+    cell = _Cell(params, spec, _encoder(encoder_dir))
+    queries, pool_ids, pool_texts = cell.map_pool("test")
+    assert pool_ids == list(entities) and pool_texts == list(entities.values())
+    assert [(q, gold) for q, _, gold in queries["en"]] == [("m0", {"Q3"}), ("m1", {"Q1"})]
+    scored = cell.mean_ap("test")
+    ref = _encoder(encoder_dir)
+    for lang in ("en", "de"):
+        order = _dense_ranking(ref, [text for _, text, _ in queries[lang]], pool_texts)
+        golds = {q: sorted(gold) for q, _, gold in queries[lang]}
+        ranked = [[pool_ids[j] for j in row] for row in order]
+        preds = {q: top for (q, _, _), top in zip(queries[lang], ranked, strict=True)}
+        assert math.isclose(
+            scored[lang][0]["map@20"], mewslix_map_at_k(golds, preds, 20), abs_tol=1e-9
+        )
 
 
 # ------------------------------------------------------------------------------------------
