@@ -456,6 +456,9 @@ class _Cell:
         return src, eng, gold
 
     def bucc(self, splits: Sequence[str], language: str) -> dict[str, Scored]:
+        """Mine dev and the requested splits; tune the threshold on dev, apply it to each."""
+        from harness.metrics.retrieval import bucc_scores
+
         mined = {}
         corpora = {}
         for split in ["dev", *[s for s in splits if s != "dev"]]:
@@ -469,8 +472,6 @@ class _Cell:
         for split in splits:
             src, _, gold = corpora[split]
             predicted = {pair for pair, score in mined[split].items() if score >= threshold}
-            from harness.metrics.retrieval import bucc_scores
-
             values = bucc_scores(sorted(predicted), gold)
             ids = list(src)
             out[split] = (values, "f1", ids, bucc_stats(ids, predicted, gold), len(ids))

@@ -142,6 +142,20 @@ def test_best_threshold_maximises_f1() -> None:
     assert best_threshold(candidates, [("x", "y")]) == 0.0
 
 
+def test_mining_real_sentences_drops_texts_under_several_ids(encoder_dir: Path) -> None:
+    from harness.retrieval import mine_pairs
+
+    src = {"d1": SENTENCES[0], "d2": SENTENCES[1], "d3": SENTENCES[2], "d4": SENTENCES[2]}
+    eng = {"e1": SENTENCES[0], "e2": SENTENCES[1], "e3": SENTENCES[2], "e4": SENTENCES[3]}
+    enc = _encoder(encoder_dir)
+    mined = mine_pairs(enc, src, eng, k=2)
+    # identical texts have cosine 1 and are mined; SENTENCES[2] has two source ids (dropped,
+    # as XTREME's read_sent2id); e4's best source is already taken (one-to-one)
+    assert set(mined) == {("d1", "e1"), ("d2", "e2")}
+    assert all(score > 0 for score in mined.values())
+    assert enc.encoded == 4  # the distinct texts of both sides, once
+
+
 def _bucc_files(root: Path, stem: str, src: dict[str, str], eng: dict[str, str], gold: Any) -> None:
     root.mkdir(parents=True, exist_ok=True)
     for suffix, rows in (("de", src), ("en", eng)):
