@@ -192,6 +192,22 @@ def evaluate(
     evaluate_cell(params, _registry(params), intermediate, task, model, out)
 
 
+@app.command()
+def retrieve(
+    task: Annotated[str, typer.Option(help="Retrieval target task (BUCC, Tatoeba, ...).")],
+    intermediate: Annotated[str, typer.Option(help="The phase-1 setting of this cell.")],
+    encoder: Annotated[Path, typer.Option(help="The phase-1 encoder folder.")],
+    out: Annotated[Path, typer.Option(help="Result file (JSON) to write.")],
+    params_path: ParamsOpt = DEFAULT_PARAMS,
+) -> None:
+    """Score a retrieval target straight from a phase-1 encoder (mean-pooled layer states) on
+    every language; writes its result file."""
+    from harness.retrieval import retrieve_cell
+
+    params = _load(params_path)
+    retrieve_cell(params, _registry(params), intermediate, task, encoder, out)
+
+
 @app.command("difficulty")
 def difficulty_cmd(
     task: Annotated[str, typer.Option(help="Intermediate task (English).")],

@@ -298,6 +298,8 @@ class Params(_Strict):
     """Multi-task intermediate settings, trained by `harness intermediate --task NAME`."""
     launch: LaunchParams = LaunchParams()
     cluster: ClusterParams = ClusterParams()
+    retrieval: RetrievalParams = Field(default_factory=lambda: RetrievalParams())
+    """Retrieval targets (BUCC, Tatoeba, LAReQA, Mewsli-X) scored from the phase-1 encoder."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:
@@ -382,3 +384,29 @@ def stable_hash(obj: Any) -> str:
     """Hash of a JSON-able object, independent of key order (first 16 hex digits of sha256)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class RetrievalParams(_Strict):
+    """Retrieval targets, scored straight from a phase-1 encoder (``harness retrieve``).
+
+    Sentences are the attention-mask weighted mean of hidden states ``layer`` (special tokens
+    included, as XTREME's ``mean_pool_embedding``), compared by cosine similarity.
+    ``layer`` indexes the encoder's hidden states: 0 is the embedding output, ``L`` (the
+    number of layers) the last layer. ``None`` takes the middle layer ``L // 2``, the choice of
+    the reference study (X-STILTs: "mean-pooled hidden states of a middle layer"). XTREME's run
+    scripts use ``--specific_layer 13`` of the 24 layer outputs of XLM-R large (= layer 14 here)
+    and 7 of mBERT's 12 (= layer 8); set ``layer`` to replicate them exactly.
+    """
+
+    layer: int | None = Field(None, ge=0)
+    batch_size: int = Field(128, gt=0)
+    max_length: int = Field(128, gt=4)
+    """Sub-tokens per sentence, special tokens included (longer ones are truncated)."""
+    bucc_margin_k: int = Field(4, gt=0)
+    """Neighbours of the ratio margin in BUCC mining (both directions; XTREME/LASER: 4)."""
+    accuracy_direction: Literal["query_to_target", "target_to_query"] = "query_to_target"
+    """Tatoeba-style accuracy: each query sentence retrieves among the targets (English), or
+    each English target retrieves among the queries. XTREME's ``similarity_search`` indexes the
+    non-English sentences and searches them with the English ones (``target_to_query``)."""
+    block_size: int = Field(8192, gt=0)
+    """Rows per block of the blocked top-k similarity search (memory stays bounded)."""

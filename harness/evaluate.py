@@ -168,8 +168,42 @@ def evaluate_cell(
                 }
                 for metric, value in values.items()
             ]
-    params_hash = cell_params_hash(params, intermediate, task)
-    inputs = _input_hashes(spec, model_dir)
+    return write_cell_result(
+        params,
+        registry,
+        intermediate,
+        spec,
+        [model_dir],
+        scores,
+        example_lines,
+        out_file,
+        started,
+        {**_training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
+        cell_params(params, intermediate, task),
+    )
+
+
+def write_cell_result(
+    params: Params,
+    registry: Registry,
+    intermediate: str,
+    spec: TaskSpec,
+    model_dirs: Sequence[Path],
+    scores: Sequence[dict[str, Any]],
+    example_lines: Sequence[str],
+    out_file: Path,
+    started: str,
+    timings: dict[str, float],
+    parameters: dict[str, Any],
+) -> dict[str, Any]:
+    """Write one cell's result file (and its per-example file beside it) with its provenance:
+    parameters (``parameters``, hashed into the run id), DVC md5 of the input folders
+    (``model_dirs`` and the task's local data), the replication check, timings and checksum.
+    Every evaluated cell (:func:`evaluate_cell`, :func:`harness.retrieval.retrieve_cell`)
+    writes through here, so result files share one schema. Returns the result."""
+    task = spec.name
+    params_hash = stable_hash(parameters)
+    inputs = _input_hashes(spec, *model_dirs)
     provenance = collect(params_hash, started)
     provenance["replication"] = replication_check(
         provenance["git_commit"],
@@ -184,8 +218,8 @@ def evaluate_cell(
         inputs=inputs,
         dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
         container_image=os.environ.get("XTRANSFER_IMAGE_DIGEST") or None,
-        timings={**_training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
-        params=cell_params(params, intermediate, task),
+        timings=timings,
+        params=parameters,
     )
     result = {
         "schema_version": RESULT_SCHEMA_VERSION,
@@ -195,7 +229,7 @@ def evaluate_cell(
         "target_task": task,
         "seed": params.seed,
         "primary_metric": spec.primary_metric,
-        "scores": scores,
+        "scores": list(scores),
         "provenance": provenance,
     }
     atomic_write_text(examples_path(out_file), "".join(line + "\n" for line in example_lines))
@@ -204,17 +238,34 @@ def evaluate_cell(
     return result
 
 
+def example_line(
+    language: str, split: str, metric: str, ids: Sequence[str], rows: Sequence[Sequence[float]]
+) -> str:
+    """One line of the per-example file: the statistics rows of one language, split, metric."""
+    return json.dumps(
+        {
+            "language": language,
+            "split": split,
+            "metric": metric,
+            "ids": list(ids),
+            "stats": [list(r) for r in rows],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
 def examples_path(result_file: Path) -> Path:
     """The per-example file beside a result file: ``X.json`` -> ``X.examples.jsonl`` (one line
     per language, split and metric, with every example's sufficient statistics)."""
     return result_file.with_name(result_file.stem + ".examples.jsonl")
 
 
-def _input_hashes(spec: TaskSpec, model_dir: Path) -> dict[str, str]:
+def _input_hashes(spec: TaskSpec, *model_dirs: Path) -> dict[str, str]:
     """DVC md5 of the cell's input folders, equal to what dvc.lock records for them."""
     from harness.data.snapshot import directory_md5
 
-    folders = [model_dir]
+    folders = list(model_dirs)
     if isinstance(spec.source, LocalSource):
         folders.append(Path(spec.source.path))
     return {folder.as_posix(): directory_md5(folder)[0] for folder in folders}

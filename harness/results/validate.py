@@ -200,7 +200,7 @@ def _frames(
                 (s.language, s.split) for s in result.scores if s.metric == spec.primary_metric
             }
             for split in sorted({s.split for s in result.scores}):
-                for language in spec.languages:
+                for language in _expected_languages(spec):
                     coverage.append(
                         {
                             "file": str(path),
@@ -220,6 +220,16 @@ def _frames(
         name: pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns[name])
         for name, rows in (("scores", scores), ("runs", runs), ("coverage", coverage))
     }
+
+
+def _expected_languages(spec: TaskSpec) -> list[str]:
+    """The languages a result of ``spec`` must score: every language, except English for the
+    retrieval tasks that retrieve English from another language (Tatoeba, BUCC)."""
+    if spec.kind == "retrieval":
+        from harness.retrieval import scored_languages
+
+        return scored_languages(spec)
+    return list(spec.languages)
 
 
 def _time_order_ok(started: str, finished: str) -> bool:
