@@ -205,6 +205,7 @@ def retrieve(
     from harness.retrieval import retrieve_cell
 
     params = _load(params_path)
+    _threads(params)
     retrieve_cell(params, _registry(params), intermediate, task, encoder, out)
 
 

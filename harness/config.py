@@ -171,17 +171,26 @@ class AnalysisParams(_Strict):
 class Grid(_Strict):
     intermediate: list[str]
     target: list[str]
+    retrieval: list[str] = Field(default_factory=list)
+    """Retrieval targets (BUCC, Tatoeba, ...): scored straight from each phase-1 encoder by
+    `harness retrieve` (stage ``retrieve@I-T``), with no phase 2, once (the top-level seed)."""
     seeds: list[int] = Field(default_factory=list)
     """Seeds of every phase-2 (+ evaluation) cell; empty = the top-level ``seed`` only."""
 
     @model_validator(mode="after")
     def _unique(self) -> Grid:
-        for field in ("intermediate", "target"):
+        for field in ("intermediate", "target", "retrieval"):
             values = getattr(self, field)
             if len(set(values)) != len(values):
                 raise ValueError(f"grid.{field} lists a task twice: {values}")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"grid.seeds lists a seed twice: {self.seeds}")
+        both = sorted(set(self.target) & set(self.retrieval))
+        if both:
+            raise ValueError(
+                f"grid.target and grid.retrieval both list {both}: a retrieval task is scored "
+                "from the phase-1 encoder, so list it in grid.retrieval only"
+            )
         if BASELINE not in self.intermediate:
             raise ValueError(
                 f"grid.intermediate must include '{BASELINE}' (the baseline every gain is read "

@@ -15,6 +15,7 @@ COMMANDS = [
     "intermediate",
     "target",
     "evaluate",
+    "retrieve",
     "validate",
     "ingest",
     "leaderboard",

@@ -35,6 +35,8 @@ def test_repository_params_load() -> None:
         (lambda p: p["phase1"].pop("toy_lexical"), "phase1 has no entry"),
         (lambda p: p["grid"]["intermediate"].remove("none"), "must include 'none'"),
         (lambda p: p["grid"]["target"].append("toy_nli"), "twice"),
+        (lambda p: p["grid"]["retrieval"].append("toy_nli"), "grid.retrieval only"),
+        (lambda p: p["compute"].__setitem__("threads", 0), "compute.threads"),
         (lambda p: p["phase1"].__setitem__("none", p["phase1"]["toy_lexical"]), "baseline"),
         (lambda p: p["phase2"]["toy_nli"].__setitem__("epochs", -1), "phase2.toy_nli.epochs"),
         (lambda p: p.__setitem__("unexpected", 1), "unexpected"),
