@@ -90,6 +90,12 @@ class TrainParams(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool = True
     """Mixed precision (bfloat16 autocast) when training on a CUDA device; ignored on CPU."""
+    doc_stride: int = Field(128, ge=0)
+    """Extractive QA: tokens shared by consecutive windows of a long context (the fast
+    tokenizer's ``stride``, as the reference ``run_qa.py``); must be below ``max_length -
+    max_query_length - 4``."""
+    max_query_length: int = Field(64, gt=0)
+    """Extractive QA: questions are cut to this many tokens."""
 
 
 class CheckpointParams(_Strict):
@@ -114,6 +120,14 @@ class EvalParams(_Strict):
     batch_size: int = Field(128, gt=0)
     max_length: int = Field(128, gt=4)
     splits: list[str] = Field(default_factory=lambda: ["dev", "test"])
+    doc_stride: int = Field(128, ge=0)
+    """Extractive QA: tokens shared by consecutive context windows (see TrainParams)."""
+    max_query_length: int = Field(64, gt=0)
+    """Extractive QA: questions are cut to this many tokens."""
+    max_answer_length: int = Field(30, gt=0)
+    """Extractive QA: the longest answer span decoded, in tokens."""
+    n_best: int = Field(20, gt=0)
+    """Extractive QA: start and end candidates per window (the highest logits)."""
 
 
 class DifficultyParams(_Strict):
