@@ -111,11 +111,8 @@ def predict_and_score(
     labels = spec.labels
     options: dict[str, Any] = {}
     if spec.kind == "tagging":
-        predicted = _word_tags(features, logits, labels, len(examples))
         golds: list[Any] = [ex["tags"] for ex in examples]
-        predictions: list[Any] = [
-            p + ["O"] * (len(g) - len(p)) for p, g in zip(predicted, golds, strict=True)
-        ]
+        predictions: list[Any] = _word_tags(features, logits, labels, [len(g) for g in golds])
     elif spec.kind == "extractive_qa":
         from harness.kinds.qa import decode_answers
 
@@ -167,13 +164,13 @@ def _word_tags(
     features: Sequence[Feature],
     logits: Sequence[torch.Tensor],
     labels: Sequence[str],
-    n_examples: int,
+    n_words: Sequence[int],
 ) -> list[list[str]]:
     """The tag of each word of every sentence: the prediction at its first sub-token, taken,
     when the sentence was split into windows, from the window where that first sub-token has
     the most context: the largest ``min(tokens before it, tokens after it)`` within the window
     (ties: the earlier window)."""
-    best: list[dict[int, tuple[int, str]]] = [{} for _ in range(n_examples)]
+    best: list[dict[int, tuple[int, str]]] = [{} for _ in n_words]
     for feature, lg in zip(features, logits, strict=True):
         assert feature.word_ids is not None
         content = [k for k, w in enumerate(feature.word_ids) if w is not None]
@@ -188,17 +185,12 @@ def _word_tags(
                 if word not in chosen or context > chosen[word][0]:
                     chosen[word] = (context, labels[int(lg[position].argmax())])
             previous = word
-    out: list[list[str]] = []
-    for chosen in best:
-        # words are numbered 0..n-1; a word with no token at all (nothing to predict from) ends
-        # the list, and the caller fills it with "O" as it does for the sentence's tail
-        tags: list[str] = []
-        for word in range(len(chosen)):
-            if word not in chosen:
-                break
-            tags.append(chosen[word][1])
-        out.append(tags)
-    return out
+    # a word without any token (one the tokenizer drops entirely) has nothing to predict from:
+    # it gets "O", and the words after it keep their own predictions
+    return [
+        [chosen[word][1] if word in chosen else "O" for word in range(n)]
+        for chosen, n in zip(best, n_words, strict=True)
+    ]
 
 
 def evaluate_cell(

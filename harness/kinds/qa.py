@@ -41,12 +41,15 @@ class QAFeature:
     """Character span in the context of each token; None for question and special tokens."""
 
 
-def _answer(example: Example, where: str) -> tuple[int, int] | None:
+def _answer(example: Example, where: str) -> tuple[int, int]:
     """Character span of the first gold answer, checked against the context."""
     answers = example.get("answers") or {}
     texts, starts = answers.get("text") or [], answers.get("answer_start") or []
     if not texts:
-        return None
+        raise HarnessError(
+            f"{where} has no gold answer. Unanswerable questions (SQuAD v2.0) are not supported: "
+            "leave them out of the data, or use a SQuAD v1.1-style task."
+        )
     text, start = str(texts[0]), starts[0]
     context = str(example["context"])
     if (
@@ -112,13 +115,11 @@ def featurize_qa(
             for o, s in zip(encoded["offset_mapping"][w], sequence, strict=True)
         ]
         start = end = 0
-        span = spans[example]
-        if span is not None:
-            first, last = span
-            inside = [k for k, o in enumerate(offsets) if o is not None]
-            if inside and offsets[inside[0]][0] <= first and offsets[inside[-1]][1] >= last:  # type: ignore[index]
-                start = next(k for k in inside if offsets[k][1] > first)  # type: ignore[index]
-                end = max(k for k in inside if offsets[k][0] < last)  # type: ignore[index]
+        first, last = spans[example]
+        spans_in = [(k, o) for k, o in enumerate(offsets) if o is not None]
+        if spans_in and spans_in[0][1][0] <= first and spans_in[-1][1][1] >= last:
+            start = next(k for k, o in spans_in if o[1] > first)
+            end = max(k for k, o in spans_in if o[0] < last)
         features.append(
             QAFeature(input_ids=list(ids), start=start, end=end, example=example, offsets=offsets)
         )

@@ -122,7 +122,7 @@ def test_every_word_gets_a_tag_from_the_window_where_it_has_most_context(tokeniz
         torch.nn.functional.one_hot(torch.full((len(f.input_ids),), k % 3), 3).float()
         for k, f in enumerate(features)
     ]
-    (tags,) = _word_tags(features, logits, LABELS, 1)
+    (tags,) = _word_tags(features, logits, LABELS, [300])
     assert len(tags) == 300
     for word in range(300):
         best = None
@@ -155,3 +155,41 @@ def test_tagging_windows_cover_every_word_within_the_budget(budget: int) -> None
     # the last window reaches the end, or holds the first tokens of a last word too long for it
     assert windows[-1][1] == len(token_words) or windows[-1][0] == max(starts)
     assert tagging_windows([0, 0, 1], 5) == [(0, 3)]
+
+
+def _old_word_tags(word_ids: list[int | None], logits: torch.Tensor) -> list[str]:
+    """The single-window decoding this change replaced, as it was."""
+    tags: list[str] = []
+    previous = None
+    for position, word in enumerate(word_ids):
+        if word is not None and word != previous:
+            tags.append(LABELS[int(logits[position].argmax())])
+        previous = word
+    return tags
+
+
+def test_short_sentences_decode_as_before_and_long_ones_are_scored(
+    tokenizer: Any, tmp_path: Any
+) -> None:
+    from harness.config import ModelParams
+    from harness.evaluate import predict, predict_and_score
+    from harness.modeling import head_model, new_mlm_model, save_encoder
+
+    torch.manual_seed(0)
+    params = ModelParams(
+        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
+        num_heads=2, intermediate_size=64, max_position=64,
+    )  # fmt: skip
+    save_encoder(new_mlm_model(params, tokenizer), tokenizer, tmp_path)
+    spec = _spec()
+    model = head_model(tmp_path, spec, seed=0)
+    short = [_sentence(n, seed=10 + n) for n in (2, 5, 9)]
+    features = featurize(spec, short, tokenizer, 32)
+    logits = predict(model, features, tokenizer.pad_token_id, 2, "t")
+    new = _word_tags(features, logits, LABELS, [len(ex["tokens"]) for ex in short])
+    assert new == [_old_word_tags(f.word_ids, lg) for f, lg in zip(features, logits, strict=True)]  # type: ignore[arg-type]
+    examples = [*short, _sentence(120, seed=1), _sentence(40, seed=2)]
+    stats: dict[str, list[list[float]]] = {}
+    scores = predict_and_score(model, tokenizer, spec, examples, 4, 16, "t", None, stats)
+    assert set(scores) == {"f1", "token_accuracy"}
+    assert [int(row[1]) for row in stats["token_accuracy"]] == [2, 5, 9, 120, 40]
