@@ -19,7 +19,7 @@ from harness.data.sources import Example, load_examples
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.metrics import score
-from harness.metrics.qa import Normalisation
+from harness.metrics.qa import MLQA_LANGUAGES, Normalisation
 from harness.progress import progress_bar
 from harness.provenance import changed_files, collect, now, replication_check
 from harness.results.files import with_checksum
@@ -121,10 +121,13 @@ def predict_and_score(
         )
         golds = [list(ex["answers"]["text"]) for ex in examples]
         normalisation = qa_normalisation(spec)
-        options = {
-            "normalisation": normalisation,
-            "language": (language or spec.train_language) if normalisation == "mlqa" else None,
-        }
+        answer_language = (language or spec.train_language) if normalisation == "mlqa" else None
+        if normalisation == "mlqa" and answer_language not in MLQA_LANGUAGES:
+            raise HarnessError(
+                f"MLQA is scored for {', '.join(MLQA_LANGUAGES)}, not '{answer_language}'; "
+                "remove that language from the task's languages."
+            )
+        options = {"normalisation": normalisation, "language": answer_language}
     else:
         predictions = [
             labels[int(lg.argmax())] if int(lg.argmax()) < len(labels) else str(int(lg.argmax()))

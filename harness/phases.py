@@ -47,7 +47,12 @@ def run_intermediate(
         tp.max_length,
         f"dev {task}",
         params.paths.cache,
-        settings=EvalSettings.of(tp),
+        settings=EvalSettings(
+            tp.doc_stride,
+            tp.max_query_length,
+            params.evaluation.max_answer_length,
+            params.evaluation.n_best,
+        ),
         language=spec.train_language,
     )
     info = {

@@ -16,7 +16,7 @@ from harness.config import ModelParams, Params
 from harness.errors import HarnessError
 from harness.evaluate import evaluate_cell, examples_path
 from harness.modeling import new_mlm_model, read_phase, save_encoder, write_phase
-from harness.phases import run_target
+from harness.phases import run_intermediate, run_target
 from harness.tasks import Registry
 from tests.conftest import write_jsonl
 
@@ -62,6 +62,10 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
                 {"name": "copa", "source": _local("data/copa", {"train": "train.jsonl"})},
             ],
         },
+        "t_squad": {
+            "name": "t_squad", "role": "intermediate", "kind": "extractive_qa",
+            "source": _local("data/qa", {"train": "train.jsonl", "dev": "train.jsonl"}),
+        },
         "t_qa": {
             "name": "t_qa", "role": "target", "kind": "extractive_qa", "xtreme_group": "qa",
             "source": _local("data/qa", {"train": "train.jsonl", "dev": "train.jsonl",
@@ -88,8 +92,8 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
             "paths": {"cache": str(tmp_path / "cache")},
             "model": model_params.model_dump(),
             "pretrain": train,
-            "grid": {"intermediate": ["none"], "target": ["t_xcopa", "t_qa"]},
-            "phase1": {},
+            "grid": {"intermediate": ["none", "t_squad"], "target": ["t_xcopa", "t_qa"]},
+            "phase1": {"t_squad": {**train, "doc_stride": 4, "max_query_length": 8}},
             "phase2": {
                 "t_xcopa": train,
                 "t_qa": {**train, "doc_stride": 4, "max_query_length": 8},
@@ -134,3 +138,13 @@ def test_bad_doc_stride_is_refused_before_training(setup: dict[str, Any], tmp_pa
     params = Params.model_validate(raw)
     with pytest.raises(HarnessError, match="doc_stride"):
         run_target(params, setup["registry"], "none", "t_qa", setup["encoder"], tmp_path / "m")
+
+
+def test_a_qa_intermediate_task_trains_and_reports_its_dev_score(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "encoders/t_squad"
+    info = run_intermediate(setup["params"], setup["registry"], "t_squad", setup["encoder"], out)
+    assert set(info["dev"]) == {"exact_match", "f1"}
+    assert read_phase(out)["phase"] == 1
+    assert (out / "config.json").is_file()
