@@ -209,3 +209,20 @@ def test_a_tiny_qa_model_overfits_a_small_set(qa_tokenizer: Any, tmp_path: Path)
     assert scores["exact_match"] >= 0.9
     assert set(scores) == {"exact_match", "f1"}
     assert metric_of("f1", np.array(stats["f1"])) == pytest.approx(scores["f1"])
+
+
+def test_qa_statistics_resample_in_the_paired_bootstrap() -> None:
+    from harness.analysis import paired_bootstrap_gain
+
+    golds = [["anna berg"], ["the river"], ["new harbor"], ["a dog"]]
+    system = example_stats("extractive_qa", ["Anna Berg", "river", "harbor", "dog"], golds)
+    baseline = example_stats("extractive_qa", ["Anna", "", "New Harbor", "cat"], golds)
+    for metric in ("f1", "exact_match"):
+        gain, draws = paired_bootstrap_gain(
+            [np.array(system[metric])], [np.array(baseline[metric])], metric, samples=200
+        )
+        expected = np.mean([r[0] for r in system[metric]]) - np.mean(
+            [r[0] for r in baseline[metric]]
+        )
+        assert gain.gain == pytest.approx(expected)
+        assert draws.shape == (200,) and np.all((draws >= -1) & (draws <= 1))
