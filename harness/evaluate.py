@@ -91,10 +91,14 @@ def predict_and_score(
     per_example: dict[str, list[list[float]]] | None = None,
     settings: EvalSettings | None = None,
     language: str | None = None,
+    predictions_out: list[Any] | None = None,
 ) -> dict[str, float]:
     """Scores of ``examples`` (of ``language``; MLQA's normalisation depends on it); when
     ``per_example`` is given, it receives each metric's per-example sufficient statistics
-    (:func:`harness.analysis.example_stats`)."""
+    (:func:`harness.analysis.example_stats`); ``predictions_out`` receives the prediction of
+    every example, in order, as the XTREME submission layout takes it
+    (:func:`harness.scoring.export_xtreme`): a label (multiple choice: the spec's label of the
+    chosen choice, XCOPA's ``0``/``1``), a tag list, or an answer text."""
     from harness.data.features import FeatureSettings, collate_for
 
     settings = settings or EvalSettings()
@@ -134,6 +138,8 @@ def predict_and_score(
             for lg in logits
         ]
         golds = [ex["label"] for ex in examples]
+    if predictions_out is not None:
+        predictions_out.extend(predictions)
     if per_example is not None:
         from harness.analysis import example_stats
 

@@ -138,8 +138,19 @@ def test_a_tiny_model_learns_a_learnable_choice(tokenizer: Any, tmp_path: Path) 
     train(model, features, collate_for("multiple_choice", tokenizer.pad_token_id), params,
           torch.Generator().manual_seed(0), "mc", device=torch.device("cpu"))  # fmt: skip
     stats: dict[str, list[list[float]]] = {}
+    predictions: list[Any] = []
+    test = _examples(30, 1)
     scores = predict_and_score(
-        model, tokenizer, spec, _examples(30, 1), 16, 48, "eval", per_example=stats
-    )
+        model, tokenizer, spec, test, 16, 48, "eval", per_example=stats,
+        predictions_out=predictions,
+    )  # fmt: skip
     assert scores["accuracy"] >= 0.9
     assert sum(row[0] for row in stats["accuracy"]) / 30 == pytest.approx(scores["accuracy"])
+    # the predictions are XCOPA's labels (the choice index): scorable in the submission layout
+    from harness.scoring import score_files, write_predictions
+
+    written = write_predictions(tmp_path / "submission", "xcopa", "et", predictions)
+    gold = tmp_path / "gold.tsv"
+    gold.write_text("".join(f"{ex['label']}\n" for ex in test), encoding="utf-8")
+    official = score_files("xcopa", "et", written, gold)
+    assert official["accuracy"] == pytest.approx(100 * scores["accuracy"])
