@@ -226,3 +226,18 @@ def test_qa_statistics_resample_in_the_paired_bootstrap() -> None:
         )
         assert gain.gain == pytest.approx(expected)
         assert draws.shape == (200,) and np.all((draws >= -1) & (draws <= 1))
+
+
+def test_the_feature_cache_keys_on_the_qa_settings(qa_tokenizer: Any, tmp_path: Path) -> None:
+    from harness.data.cache import cache_key, cached_featurize
+
+    spec = _spec()
+    a, b = FeatureSettings(4, 8), FeatureSettings(5, 8)
+    assert cache_key(spec, LONG, qa_tokenizer, 20, a) != cache_key(spec, LONG, qa_tokenizer, 20, b)
+    assert cache_key(spec, LONG, qa_tokenizer, 20, a) != cache_key(
+        spec, LONG, qa_tokenizer, 20, FeatureSettings(4, 9)
+    )
+    first = cached_featurize(spec, LONG, qa_tokenizer, 20, tmp_path, a)
+    assert len(first) > len(LONG)  # several windows per example, cached as they are
+    assert cached_featurize(spec, LONG, qa_tokenizer, 20, tmp_path, a) == first
+    assert cached_featurize(spec, LONG, qa_tokenizer, 20, tmp_path, b) != first
