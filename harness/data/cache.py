@@ -3,7 +3,8 @@
 The same task data is tokenised by the same tokenizer many times over a grid: every phase-2 run of
 a target task (one per intermediate setting and seed), every evaluation. The key hashes what the
 features depend on — the examples themselves, the tokenizer's full definition, the task's kind and
-label set, ``max_length`` and :data:`FEATURES_VERSION` — so a hit is exact and a change anywhere
+label set, ``max_length``, for extractive QA ``doc_stride`` and ``max_query_length``, and
+:data:`FEATURES_VERSION` — so a hit is exact and a change anywhere
 misses. Entries are written atomically; an unreadable entry is recomputed and overwritten, never
 trusted. The cache is an accelerator outside DVC: deleting it changes no result.
 """
