@@ -53,15 +53,36 @@ def _entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
 
 
 def example_stats(
-    kind: str, predictions: Sequence[Any], golds: Sequence[Any]
+    kind: str,
+    predictions: Sequence[Any],
+    golds: Sequence[Any],
+    normalisation: str = "squad",
+    language: str | None = None,
 ) -> dict[str, list[list[float]]]:
     """Per metric, one row of sufficient statistics per example; the corpus-level metric is a
     function of their column sums (:func:`metric_from_sums`):
 
     * ``accuracy``: ``[correct]`` (mean);
     * ``token_accuracy``: ``[correct tokens, tokens]``;
-    * ``f1`` (seqeval span F1): ``[true-positive spans, predicted spans, gold spans]``.
+    * ``f1`` (seqeval span F1, tagging): ``[true-positive spans, predicted spans, gold spans]``;
+    * extractive QA (answer texts against each question's gold texts, ``normalisation`` and
+      ``language`` as :func:`harness.metrics.qa.qa_scores`): ``exact_match``: ``[em]`` (mean);
+      ``f1``: ``[f1, 1]`` (mean; two columns, so not read as span F1).
     """
+    if kind == "extractive_qa":
+        from harness.metrics.qa import exact_match, qa_f1
+
+        norm: Any = normalisation
+        em_rows: list[list[float]] = []
+        qa_rows: list[list[float]] = []
+        for p, g in zip(predictions, golds, strict=True):
+            if not g:
+                raise HarnessError(
+                    "An extractive-QA example without a gold answer cannot be scored."
+                )
+            em_rows.append([max(exact_match(str(p), str(a), norm, language) for a in g)])
+            qa_rows.append([max(qa_f1(str(p), str(a), norm, language) for a in g), 1.0])
+        return {"exact_match": em_rows, "f1": qa_rows}
     if kind == "tagging":
         f1_rows: list[list[float]] = []
         token_rows: list[list[float]] = []
@@ -76,10 +97,12 @@ def example_stats(
 
 
 def metric_from_sums(metric: str, sums: np.ndarray) -> np.ndarray:
-    """The metric from column sums of the statistics; ``sums`` has shape (..., columns)."""
+    """The metric from column sums of the statistics; ``sums`` has shape (..., columns).
+    Three columns of ``f1`` are span F1's (tp, predicted, gold); two columns are a sum and a
+    count (token accuracy, QA's per-question F1)."""
     sums = np.asarray(sums, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if metric == "f1":
+        if metric == "f1" and sums.shape[-1] == 3:
             tp, pred, gold = sums[..., 0], sums[..., 1], sums[..., 2]
             denominator = pred + gold
             return np.where(

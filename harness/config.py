@@ -99,6 +99,12 @@ class TrainParams(_Strict):
     (:mod:`harness.data.batching`), so dynamic padding pads little (on the toy tasks' training
     sets, 50 computes 29-34 % fewer tokens than plain shuffled batches). 0 or 1: plain shuffled
     batches."""
+    doc_stride: int = Field(128, ge=0)
+    """Extractive QA: tokens shared by consecutive windows of a long context (the fast
+    tokenizer's ``stride``, as the reference ``run_qa.py``); must be below ``max_length -
+    max_query_length - 4``."""
+    max_query_length: int = Field(64, gt=0)
+    """Extractive QA: questions are cut to this many tokens."""
 
 
 class CheckpointParams(_Strict):
@@ -140,6 +146,14 @@ class EvalParams(_Strict):
     batch_size: int = Field(128, gt=0)
     max_length: int = Field(128, gt=4)
     splits: list[str] = Field(default_factory=lambda: ["dev", "test"])
+    doc_stride: int = Field(128, ge=0)
+    """Extractive QA: tokens shared by consecutive context windows (see TrainParams)."""
+    max_query_length: int = Field(64, gt=0)
+    """Extractive QA: questions are cut to this many tokens."""
+    max_answer_length: int = Field(30, gt=0)
+    """Extractive QA: the longest answer span decoded, in tokens."""
+    n_best: int = Field(20, gt=0)
+    """Extractive QA: start and end candidates per window (the highest logits)."""
 
 
 class DifficultyParams(_Strict):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from harness.data.sources import Example, load_examples
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.metrics import score
+from harness.metrics.qa import MLQA_LANGUAGES, Normalisation
 from harness.progress import progress_bar
 from harness.provenance import changed_files, collect, now, replication_check
 from harness.results.files import with_checksum
@@ -27,34 +29,54 @@ from harness.train import pick_device
 RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
 
 
+def _length(feature: Any) -> int:
+    ids = feature.input_ids
+    return sum(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
 @torch.no_grad()
 def predict(
-    model: Any, features: Sequence[Feature], pad_id: int, batch_size: int, description: str
+    model: Any,
+    features: Sequence[Any],
+    pad_id: int,
+    batch_size: int,
+    description: str,
+    collate_fn: Callable[[Sequence[Any]], dict[str, torch.Tensor]] | None = None,
 ) -> list[torch.Tensor]:
-    """Logits per feature; batches are built from length-sorted features (little padding)."""
+    """Model outputs per feature; batches are built from length-sorted features (little
+    padding). Sequence heads: (labels,) logits; multiple choice: (choices,); token heads:
+    (tokens, labels); extractive QA: (tokens, 2), the start and end logits."""
     device = pick_device()
     model.to(device)
     model.eval()
-    order = sorted(range(len(features)), key=lambda i: len(features[i].input_ids))
+    collate_fn = collate_fn or (lambda fs: collate(fs, pad_id))
+    order = sorted(range(len(features)), key=lambda i: _length(features[i]))
     out: list[torch.Tensor | None] = [None] * len(features)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     with progress_bar(description, len(batches)) as advance:
         for indices in batches:
-            batch = collate([features[i] for i in indices], pad_id)
-            logits = (
-                model(
-                    input_ids=batch["input_ids"].to(device),
-                    attention_mask=batch["attention_mask"].to(device),
-                )
-                .logits.float()
-                .cpu()
+            batch = collate_fn([features[i] for i in indices])
+            output = model(
+                input_ids=batch["input_ids"].to(device),
+                attention_mask=batch["attention_mask"].to(device),
             )
+            if getattr(output, "start_logits", None) is not None:
+                logits = torch.stack([output.start_logits, output.end_logits], dim=-1)
+            else:
+                logits = output.logits
+            logits = logits.float().cpu()
             for row, i in enumerate(indices):
                 out[i] = (
                     logits[row, : len(features[i].input_ids)] if logits.dim() == 3 else logits[row]
                 )
             advance(None)
     return [t for t in out if t is not None]
+
+
+def qa_normalisation(spec: TaskSpec) -> Normalisation:
+    """The answer normalisation of a QA task, chosen as :func:`harness.scoring.score_files`
+    chooses it: MLQA's language-specific one for MLQA, SQuAD v1.1's for every other task."""
+    return "mlqa" if spec.name == "mlqa" else "squad"
 
 
 def predict_and_score(
@@ -67,38 +89,117 @@ def predict_and_score(
     description: str,
     cache_dir: Path | None = None,
     per_example: dict[str, list[list[float]]] | None = None,
+    settings: EvalSettings | None = None,
+    language: str | None = None,
+    predictions_out: list[Any] | None = None,
 ) -> dict[str, float]:
-    """Scores of ``examples``; when ``per_example`` is given, it receives each metric's
-    per-example sufficient statistics (:func:`harness.analysis.example_stats`)."""
-    features = cached_featurize(spec, examples, tokenizer, max_length, cache_dir)
-    logits = predict(model, features, tokenizer.pad_token_id, batch_size, description)
+    """Scores of ``examples`` (of ``language``; MLQA's normalisation depends on it); when
+    ``per_example`` is given, it receives each metric's per-example sufficient statistics
+    (:func:`harness.analysis.example_stats`); ``predictions_out`` receives the prediction of
+    every example, in order, as the XTREME submission layout takes it
+    (:func:`harness.scoring.export_xtreme`): a label (multiple choice: the spec's label of the
+    chosen choice, XCOPA's ``0``/``1``), a tag list, or an answer text."""
+    from harness.data.features import FeatureSettings, collate_for
+
+    settings = settings or EvalSettings()
+    feature_settings = FeatureSettings(settings.doc_stride, settings.max_query_length)
+    features = cached_featurize(spec, examples, tokenizer, max_length, cache_dir, feature_settings)
+    logits = predict(
+        model,
+        features,
+        tokenizer.pad_token_id,
+        batch_size,
+        description,
+        collate_for(spec.kind, tokenizer.pad_token_id),
+    )
     labels = spec.labels
+    options: dict[str, Any] = {}
     if spec.kind == "tagging":
-        predicted = [_word_tags(f, lg, labels) for f, lg in zip(features, logits, strict=True)]
         golds: list[Any] = [ex["tags"] for ex in examples]
-        predictions: list[Any] = [
-            p + ["O"] * (len(g) - len(p)) for p, g in zip(predicted, golds, strict=True)
-        ]
+        predictions: list[Any] = _word_tags(features, logits, labels, [len(g) for g in golds])
+    elif spec.kind == "extractive_qa":
+        from harness.kinds.qa import decode_answers
+
+        predictions = decode_answers(
+            features, logits, examples, settings.max_answer_length, settings.n_best
+        )
+        golds = [list(ex["answers"]["text"]) for ex in examples]
+        normalisation = qa_normalisation(spec)
+        answer_language = (language or spec.train_language) if normalisation == "mlqa" else None
+        if normalisation == "mlqa" and answer_language not in MLQA_LANGUAGES:
+            raise HarnessError(
+                f"MLQA is scored for {', '.join(MLQA_LANGUAGES)}, not '{answer_language}'; "
+                "remove that language from the task's languages."
+            )
+        options = {"normalisation": normalisation, "language": answer_language}
     else:
-        predictions = [labels[int(lg.argmax())] for lg in logits]
+        predictions = [
+            labels[int(lg.argmax())] if int(lg.argmax()) < len(labels) else str(int(lg.argmax()))
+            for lg in logits
+        ]
         golds = [ex["label"] for ex in examples]
+    if predictions_out is not None:
+        predictions_out.extend(predictions)
     if per_example is not None:
         from harness.analysis import example_stats
 
-        per_example.update(example_stats(spec.kind, predictions, golds))
-    return score(spec.kind, predictions, golds)
+        per_example.update(example_stats(spec.kind, predictions, golds, **options))
+    return score(spec.kind, predictions, golds, **options)
 
 
-def _word_tags(feature: Feature, logits: torch.Tensor, labels: Sequence[str]) -> list[str]:
-    """The tag of each word is the prediction at its first sub-token."""
-    assert feature.word_ids is not None
-    tags: list[str] = []
-    previous = None
-    for position, word in enumerate(feature.word_ids):
-        if word is not None and word != previous:
-            tags.append(labels[int(logits[position].argmax())])
-        previous = word
-    return tags
+@dataclass(frozen=True)
+class EvalSettings:
+    """Evaluation settings of extractive QA (the defaults of :class:`harness.config.EvalParams`)."""
+
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 30
+    n_best: int = 20
+
+    @classmethod
+    def of(cls, params: Any) -> EvalSettings:
+        """From a :class:`~harness.config.EvalParams` or :class:`~harness.config.TrainParams`
+        (which has no decoding settings: the defaults are used)."""
+        defaults = cls()
+        return cls(
+            doc_stride=params.doc_stride,
+            max_query_length=params.max_query_length,
+            max_answer_length=getattr(params, "max_answer_length", defaults.max_answer_length),
+            n_best=getattr(params, "n_best", defaults.n_best),
+        )
+
+
+def _word_tags(
+    features: Sequence[Feature],
+    logits: Sequence[torch.Tensor],
+    labels: Sequence[str],
+    n_words: Sequence[int],
+) -> list[list[str]]:
+    """The tag of each word of every sentence: the prediction at its first sub-token, taken,
+    when the sentence was split into windows, from the window where that first sub-token has
+    the most context: the largest ``min(tokens before it, tokens after it)`` within the window
+    (ties: the earlier window)."""
+    best: list[dict[int, tuple[int, str]]] = [{} for _ in n_words]
+    for feature, lg in zip(features, logits, strict=True):
+        assert feature.word_ids is not None
+        content = [k for k, w in enumerate(feature.word_ids) if w is not None]
+        if not content:
+            continue
+        first, last = content[0], content[-1]
+        chosen = best[feature.example]
+        previous = None
+        for position, word in enumerate(feature.word_ids):
+            if word is not None and word != previous:
+                context = min(position - first, last - position)
+                if word not in chosen or context > chosen[word][0]:
+                    chosen[word] = (context, labels[int(lg[position].argmax())])
+            previous = word
+    # a word without any token (one the tokenizer drops entirely) has nothing to predict from:
+    # it gets "O", and the words after it keep their own predictions
+    return [
+        [chosen[word][1] if word in chosen else "O" for word in range(n)]
+        for chosen, n in zip(best, n_words, strict=True)
+    ]
 
 
 def evaluate_cell(
@@ -110,20 +211,13 @@ def evaluate_cell(
     out_file: Path,
 ) -> dict[str, Any]:
     """Score the phase-2 model of one grid cell on every language and write its result file."""
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
-
-    from harness.modeling import load_tokenizer, read_phase
+    from harness.modeling import head_class, load_tokenizer, read_phase
 
     started, clock = now(), time.monotonic()
     spec = registry.get(task, role="target")
     phase2 = read_phase(model_dir)
     tokenizer = load_tokenizer(model_dir)
-    auto = (
-        AutoModelForTokenClassification
-        if spec.kind == "tagging"
-        else AutoModelForSequenceClassification
-    )
-    model = auto.from_pretrained(str(model_dir))
+    model = head_class(spec).from_pretrained(str(model_dir))
     splits = _splits(spec, params.evaluation.splits)
     scores = []
     example_lines: list[str] = []
@@ -143,6 +237,8 @@ def evaluate_cell(
                 f"eval {task} {split} {language}",
                 params.paths.cache,
                 stats,
+                EvalSettings.of(params.evaluation),
+                language,
             )
             example_lines += [
                 json.dumps(

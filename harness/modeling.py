@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 from transformers import (
+    AutoModelForMultipleChoice,
+    AutoModelForQuestionAnswering,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
     PreTrainedModel,
@@ -104,22 +106,40 @@ def load_tokenizer(path: Path) -> Any:
         ) from exc
 
 
+HEAD_CLASSES: dict[str, Any] = {
+    "classification": AutoModelForSequenceClassification,
+    "pair_classification": AutoModelForSequenceClassification,
+    "tagging": AutoModelForTokenClassification,
+    "multiple_choice": AutoModelForMultipleChoice,
+    "extractive_qa": AutoModelForQuestionAnswering,
+}
+
+
+def head_class(spec: TaskSpec) -> Any:
+    """The ``AutoModelFor...`` class of ``spec``'s kind (the only place that chooses it)."""
+    if spec.kind not in HEAD_CLASSES:
+        raise HarnessError(
+            f"Task '{spec.name}' is of kind '{spec.kind}', which has no task head (heads exist "
+            f"for {', '.join(sorted(HEAD_CLASSES))}); retrieval tasks are evaluated from the "
+            "encoder. Leave it out of the training grid in params.yaml."
+        )
+    return HEAD_CLASSES[spec.kind]
+
+
 def head_model(encoder_dir: Path, spec: TaskSpec, seed: int) -> PreTrainedModel:
     """The encoder in ``encoder_dir`` with a fresh, seeded head for ``spec``'s kind."""
-    labels = list(spec.labels)
-    kwargs: dict[str, Any] = {
-        "num_labels": len(labels),
-        "id2label": dict(enumerate(labels)),
-        "label2id": {label: i for i, label in enumerate(labels)},
-    }
-    auto = (
-        AutoModelForTokenClassification
-        if spec.kind == "tagging"
-        else AutoModelForSequenceClassification
-    )
+    auto = head_class(spec)
+    kwargs: dict[str, Any] = {}
+    if spec.kind in ("classification", "pair_classification", "tagging"):
+        labels = list(spec.labels)
+        kwargs = {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+        }
     torch.manual_seed(seed)
     try:
-        return auto.from_pretrained(
+        model: PreTrainedModel = auto.from_pretrained(
             str(encoder_dir), attn_implementation=attention_implementation(), **kwargs
         )
     except OSError as exc:
@@ -127,6 +147,7 @@ def head_model(encoder_dir: Path, spec: TaskSpec, seed: int) -> PreTrainedModel:
             f"No encoder checkpoint in '{encoder_dir}': {exc}. Run the stage that produces it "
             "first (`dvc repro` runs stages in order)."
         ) from exc
+    return model
 
 
 def write_phase(out_dir: Path, info: dict[str, Any]) -> None:

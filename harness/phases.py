@@ -11,15 +11,15 @@ from typing import Any
 
 from harness.config import BASELINE, Params, TrainParams
 from harness.data.cache import cached_featurize
-from harness.data.features import collate
+from harness.data.features import FeatureSettings, collate_for
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
-from harness.evaluate import predict_and_score
+from harness.evaluate import EvalSettings, predict_and_score
 from harness.io import staged_output
 from harness.modeling import head_model, load_tokenizer, read_phase, save_encoder, write_phase
 from harness.provenance import now
 from harness.seeding import seed_everything
-from harness.tasks import Registry, TaskSpec
+from harness.tasks import Registry, TaskSpec, training_spec
 from harness.train import Checkpointing, checkpoint_folder, clear_checkpoints, train
 
 
@@ -47,6 +47,13 @@ def run_intermediate(
         tp.max_length,
         f"dev {task}",
         params.paths.cache,
+        settings=EvalSettings(
+            tp.doc_stride,
+            tp.max_query_length,
+            params.evaluation.max_answer_length,
+            params.evaluation.n_best,
+        ),
+        language=spec.train_language,
     )
     info = {
         "phase": 1,
@@ -106,19 +113,55 @@ def checkpointing(params: Params, out_dir: Path) -> Checkpointing:
 def _fit(
     params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str, out_dir: Path
 ) -> tuple[Any, dict[str, Any], Any]:
+    """Train a fresh head on ``encoder`` for ``spec``. A task trained on other English data
+    (``english_training``) trains on every stage in order, the same model carrying on from one
+    stage to the next (XCOPA: SIQA, then COPA); a stage whose label count differs from the
+    task's is refused for classification and tagging, whose head size depends on it."""
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(encoder)
-    examples = load_examples(spec, "train", spec.train_language)
-    features = cached_featurize(spec, examples, tokenizer, tp.max_length, params.paths.cache)
-    model = head_model(encoder, spec, params.seed)
-    pad = tokenizer.pad_token_id
-    summary = train(
-        model,
-        features,
-        lambda fs: collate(fs, pad),
-        tp,
-        generator,
-        label,
-        checkpointing=checkpointing(params, out_dir),
+    stages = (
+        [training_spec(spec, i) for i in range(len(spec.english_training))]
+        if spec.english_training
+        else [spec]
     )
-    return model, summary.as_dict(), tokenizer
+    model = head_model(encoder, spec, params.seed)
+    collate = collate_for(spec.kind, tokenizer.pad_token_id)
+    settings = FeatureSettings(tp.doc_stride, tp.max_query_length)
+    summaries: list[dict[str, Any]] = []
+    for number, stage in enumerate(stages):
+        if (
+            spec.kind in ("classification", "pair_classification", "tagging")
+            and stage.labels != spec.labels
+        ):
+            raise HarnessError(
+                f"English training stage {number + 1} of '{spec.name}' has labels "
+                f"{stage.labels}, the task {spec.labels}; a {spec.kind} head needs the same "
+                "label set in every stage. Remove `labels` from that english_training stage."
+            )
+        examples = load_examples(stage, "train", stage.train_language)
+        features = cached_featurize(
+            stage, examples, tokenizer, tp.max_length, params.paths.cache, settings
+        )
+        several = len(stages) > 1
+        name = spec.english_training[number].name if spec.english_training else spec.name
+        stage_dir = out_dir.with_name(f"{out_dir.name}.stage{number + 1}") if several else out_dir
+        summary = train(
+            model,
+            features,
+            collate,
+            tp,
+            generator,
+            f"{label} ({name})" if several else label,
+            checkpointing=checkpointing(params, stage_dir),
+        )
+        summaries.append(summary.as_dict())
+        if several:
+            clear_checkpoints(stage_dir)
+    if len(summaries) == 1:
+        return model, summaries[0], tokenizer
+    total = {
+        **summaries[-1],
+        "stages": summaries,
+        "seconds": sum(float(s["seconds"]) for s in summaries),
+    }
+    return model, total, tokenizer

@@ -3,7 +3,8 @@
 The same task data is tokenised by the same tokenizer many times over a grid: every phase-2 run of
 a target task (one per intermediate setting and seed), every evaluation. The key hashes what the
 features depend on — the examples themselves, the tokenizer's full definition, the task's kind and
-label set, ``max_length`` and :data:`FEATURES_VERSION` — so a hit is exact and a change anywhere
+label set, ``max_length``, for extractive QA ``doc_stride`` and ``max_query_length``, and
+:data:`FEATURES_VERSION` — so a hit is exact and a change anywhere
 misses. Entries are written atomically; an unreadable entry is recomputed and overwritten, never
 trusted. The cache is an accelerator outside DVC: deleting it changes no result.
 """
@@ -11,6 +12,7 @@ trusted. The cache is an accelerator outside DVC: deleting it changes no result.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,11 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.data.features import Feature, featurize
+from harness.data.features import FeatureSettings, featurize
 from harness.data.sources import Example
 from harness.tasks import TaskSpec
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2  # 2: tagging windows, multiple choice, extractive QA
 """Bump when featurisation changes what it produces for the same inputs."""
 
 
@@ -45,10 +47,18 @@ def _tokenizer_fingerprint(tokenizer: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def cache_key(spec: TaskSpec, examples: Sequence[Example], tokenizer: Any, max_length: int) -> str:
+def cache_key(
+    spec: TaskSpec,
+    examples: Sequence[Example],
+    tokenizer: Any,
+    max_length: int,
+    settings: FeatureSettings | None = None,
+) -> str:
     digest = hashlib.sha256()
-    header = {"version": FEATURES_VERSION, "kind": spec.kind, "labels": spec.labels,
+    header: dict[str, Any] = {"version": FEATURES_VERSION, "kind": spec.kind, "labels": spec.labels,
               "max_length": max_length, "tokenizer": _tokenizer_fingerprint(tokenizer)}  # fmt: skip
+    if spec.kind == "extractive_qa":  # the only kind the settings change
+        header["settings"] = dataclasses.asdict(settings or FeatureSettings())
     digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
     for example in examples:
         digest.update(json.dumps(example, sort_keys=True, ensure_ascii=False).encode("utf-8"))
@@ -62,27 +72,36 @@ def cached_featurize(
     tokenizer: Any,
     max_length: int,
     cache_dir: Path | None,
-) -> list[Feature]:
-    """:func:`~harness.data.features.featurize`, through the cache in ``cache_dir`` (None: off)."""
+    settings: FeatureSettings | None = None,
+) -> list[Any]:
+    """:func:`~harness.data.features.featurize`, through the cache in ``cache_dir`` (None: off).
+    Entries hold ``(number of examples, features)``: tagging and QA give several features (windows)
+    to a long example."""
     if cache_dir is None:
-        return featurize(spec, examples, tokenizer, max_length)
-    path = cache_dir / f"{cache_key(spec, examples, tokenizer, max_length)}.pkl"
+        return featurize(spec, examples, tokenizer, max_length, settings)
+    path = cache_dir / f"{cache_key(spec, examples, tokenizer, max_length, settings)}.pkl"
     try:
         with path.open("rb") as handle:
-            features: list[Feature] = pickle.load(handle)  # our own cache files only
-        if isinstance(features, list) and len(features) == len(examples):
+            entry = pickle.load(handle)  # our own cache files only
+        if (
+            isinstance(entry, tuple)
+            and len(entry) == 2
+            and entry[0] == len(examples)
+            and isinstance(entry[1], list)
+        ):
+            features: list[Any] = entry[1]
             return features
     except FileNotFoundError:
         pass
     except Exception:  # a damaged or unreadable entry is recomputed, never trusted
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
-    features = featurize(spec, examples, tokenizer, max_length)
-    _write(path, features)
+    features = featurize(spec, examples, tokenizer, max_length, settings)
+    _write(path, (len(examples), features))
     return features
 
 
-def _write(path: Path, features: list[Feature]) -> None:
+def _write(path: Path, entry: tuple[int, list[Any]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -90,7 +109,7 @@ def _write(path: Path, features: list[Feature]) -> None:
         return  # a read-only or full disk only costs the speed-up
     try:
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(features, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.metrics.qa import exact_match, normalize_mlqa, normalize_squad, qa_f1, qa_scores
+from harness.metrics.qa import (
+    Normalisation,
+    exact_match,
+    normalize_mlqa,
+    normalize_squad,
+    qa_f1,
+    qa_scores,
+)
 from harness.metrics.retrieval import (
     average_precision_at_k,
     bucc_scores,
@@ -57,8 +64,21 @@ def token_accuracy(predictions: Sequence[Sequence[str]], golds: Sequence[Sequenc
     return accuracy(flat_p, flat_g)
 
 
-def score(kind: str, predictions: Sequence[object], golds: Sequence[object]) -> dict[str, float]:
-    """Every metric of a task kind."""
+def score(
+    kind: str,
+    predictions: Sequence[object],
+    golds: Sequence[object],
+    normalisation: Normalisation = "squad",
+    language: str | None = None,
+) -> dict[str, float]:
+    """Every metric of a task kind. Extractive QA: ``predictions`` are answer texts, ``golds``
+    the gold answer texts of each question, scored with the official semantics of
+    :func:`harness.metrics.qa.qa_scores` (``normalisation``: ``"squad"``, or ``"mlqa"`` with the
+    answers' ``language``)."""
+    if kind == "extractive_qa":
+        pairs = [(str(i), [str(a) for a in g]) for i, g in enumerate(golds)]  # type: ignore[attr-defined]
+        answers = {str(i): str(p) for i, p in enumerate(predictions)}
+        return qa_scores(pairs, answers, normalisation, language)
     if kind == "tagging":
         p = [list(x) for x in predictions]  # type: ignore[call-overload]
         g = [list(x) for x in golds]  # type: ignore[call-overload]

@@ -1,0 +1,186 @@
+"""Extractive QA as the reference scripts (``run_qa.py``, XTREME's ``run_squad.py``) do it.
+
+Featurisation: question first (cut to ``max_query_length`` tokens), context second; a context
+longer than the window is split by the fast tokenizer's overflow into windows of at most
+``max_length`` tokens, consecutive windows sharing ``doc_stride`` tokens. A training window
+that holds the whole (first) gold answer points its start and end at those tokens; one that
+does not points both at position 0 (``<s>``, the CLS token).
+
+Decoding (:func:`best_span`): in every window of an example, the ``n_best`` highest start and
+end logits among the *context* tokens are paired (end >= start, at most ``max_answer_length``
+tokens); the span with the highest start + end logit over all windows wins (ties: the earlier
+window, then the earlier start, then the shorter span). The answer is the context's characters
+from the start token's first to the end token's last character, without surrounding whitespace
+(a SentencePiece token's offsets include the space before a word).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from harness.data.sources import Example
+from harness.errors import HarnessError
+
+SPECIAL_TOKENS_IN_PAIR = 4
+"""XLM-R's pair format: ``<s> question </s></s> context </s>``."""
+
+
+@dataclass
+class QAFeature:
+    input_ids: list[int]
+    start: int
+    """Start token of the gold answer in this window; 0 (``<s>``) when it is not inside."""
+    end: int
+    example: int
+    """Index of the example this window belongs to."""
+    offsets: list[tuple[int, int] | None] = field(default_factory=list)
+    """Character span in the context of each token; None for question and special tokens."""
+
+
+def _answer(example: Example, where: str) -> tuple[int, int]:
+    """Character span of the first gold answer, checked against the context."""
+    answers = example.get("answers") or {}
+    texts, starts = answers.get("text") or [], answers.get("answer_start") or []
+    if not texts:
+        raise HarnessError(
+            f"{where} has no gold answer. Unanswerable questions (SQuAD v2.0) are not supported: "
+            "leave them out of the data, or use a SQuAD v1.1-style task."
+        )
+    text, start = str(texts[0]), starts[0]
+    context = str(example["context"])
+    if (
+        not isinstance(start, int)
+        or isinstance(start, bool)
+        or context[start : start + len(text)] != text
+    ):
+        found = context.find(text)
+        hint = f" (the text occurs at {found})" if found >= 0 else " (the text is not in it)"
+        raise HarnessError(
+            f"{where}: answer {text!r} does not start at character {start!r} of the context"
+            f"{hint}. Fix answer_start in the data (SQuAD format counts characters, not bytes "
+            "or tokens)."
+        )
+    return start, start + len(text)
+
+
+def _cut_question(question: str, tokenizer: Any, max_query_length: int) -> str:
+    encoded = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoded["offset_mapping"]
+    if len(offsets) <= max_query_length:
+        return question
+    return question[: offsets[max_query_length - 1][1]]
+
+
+def featurize_qa(
+    examples: Sequence[Example],
+    tokenizer: Any,
+    max_length: int,
+    doc_stride: int,
+    max_query_length: int,
+) -> list[QAFeature]:
+    if doc_stride >= max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR:
+        raise HarnessError(
+            f"doc_stride {doc_stride} leaves no new context per window with max_length "
+            f"{max_length} and max_query_length {max_query_length}: set doc_stride below "
+            f"{max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR} (or raise max_length)."
+        )
+    if not getattr(tokenizer, "is_fast", False):
+        raise HarnessError("Extractive QA needs a fast tokenizer (offset mappings).")
+    spans = [_answer(ex, f"Example {ex.get('id', i)!r}") for i, ex in enumerate(examples)]
+    questions = [
+        _cut_question(str(ex["question"]).lstrip(), tokenizer, max_query_length) for ex in examples
+    ]
+    contexts = [str(ex["context"]) for ex in examples]
+    if not examples:
+        return []
+    encoded = tokenizer(
+        questions,
+        contexts,
+        truncation="only_second",
+        max_length=max_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    features: list[QAFeature] = []
+    for w, ids in enumerate(encoded["input_ids"]):
+        example = int(encoded["overflow_to_sample_mapping"][w])
+        sequence = encoded.sequence_ids(w)
+        offsets: list[tuple[int, int] | None] = [
+            (int(o[0]), int(o[1])) if s == 1 else None
+            for o, s in zip(encoded["offset_mapping"][w], sequence, strict=True)
+        ]
+        start = end = 0
+        first, last = spans[example]
+        spans_in = [(k, o) for k, o in enumerate(offsets) if o is not None]
+        if spans_in and spans_in[0][1][0] <= first and spans_in[-1][1][1] >= last:
+            start = next(k for k, o in spans_in if o[1] > first)
+            end = max(k for k, o in spans_in if o[0] < last)
+        features.append(
+            QAFeature(input_ids=list(ids), start=start, end=end, example=example, offsets=offsets)
+        )
+    return features
+
+
+def collate_qa(features: Sequence[QAFeature], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(f.input_ids) for f in features)
+    input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(features), width), dtype=torch.long)
+    for row, feature in enumerate(features):
+        input_ids[row, : len(feature.input_ids)] = torch.tensor(feature.input_ids)
+        attention[row, : len(feature.input_ids)] = 1
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "start_positions": torch.tensor([f.start for f in features], dtype=torch.long),
+        "end_positions": torch.tensor([f.end for f in features], dtype=torch.long),
+    }
+
+
+def best_span(
+    windows: Sequence[tuple[QAFeature, torch.Tensor]],
+    context: str,
+    max_answer_length: int,
+    n_best: int,
+) -> str:
+    """The answer text of one example from its windows' (feature, logits) pairs, ``logits`` of
+    shape (tokens, 2): start and end logits. Empty when no window has a valid span."""
+    best: tuple[float, int, int, int] | None = None  # score, -window, -start, -length
+    answer = (0, 0)
+    for w, (feature, logits) in enumerate(windows):
+        starts_all, ends_all = logits[:, 0].tolist(), logits[:, 1].tolist()
+        context_tokens = [k for k, o in enumerate(feature.offsets) if o is not None]
+        by_start = sorted(context_tokens, key=lambda k: (-starts_all[k], k))[:n_best]
+        by_end = sorted(context_tokens, key=lambda k: (-ends_all[k], k))[:n_best]
+        for s in by_start:
+            for e in by_end:
+                if e < s or e - s + 1 > max_answer_length:
+                    continue
+                key = (starts_all[s] + ends_all[e], -w, -s, -(e - s))
+                if best is None or key > best:
+                    best = key
+                    answer = (feature.offsets[s][0], feature.offsets[e][1])  # type: ignore[index]
+    if best is None:
+        return ""
+    return context[answer[0] : answer[1]].strip()
+
+
+def decode_answers(
+    features: Sequence[QAFeature],
+    logits: Sequence[torch.Tensor],
+    examples: Sequence[Example],
+    max_answer_length: int,
+    n_best: int,
+) -> list[str]:
+    """The predicted answer text of every example."""
+    grouped: list[list[tuple[QAFeature, torch.Tensor]]] = [[] for _ in examples]
+    for feature, lg in zip(features, logits, strict=True):
+        grouped[feature.example].append((feature, lg))
+    return [
+        best_span(windows, str(ex["context"]), max_answer_length, n_best)
+        for windows, ex in zip(grouped, examples, strict=True)
+    ]
