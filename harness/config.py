@@ -146,10 +146,8 @@ class EvalParams(_Strict):
     batch_size: int = Field(128, gt=0)
     max_length: int = Field(128, gt=4)
     splits: list[str] = Field(default_factory=lambda: ["dev", "test"])
-    doc_stride: int = Field(128, ge=0)
-    """Extractive QA: tokens shared by consecutive context windows (see TrainParams)."""
-    max_query_length: int = Field(64, gt=0)
-    """Extractive QA: questions are cut to this many tokens."""
+    """``max_length`` applies to every kind but extractive QA, whose contexts are windowed at
+    evaluation as in training (the task's max_length, doc_stride and max_query_length)."""
     max_answer_length: int = Field(30, gt=0)
     """Extractive QA: the longest answer span decoded, in tokens."""
     n_best: int = Field(20, gt=0)

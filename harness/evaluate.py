@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from harness.config import BASELINE, Params, stable_hash
+from harness.config import BASELINE, EvalParams, Params, TrainParams, stable_hash
 from harness.data.cache import cached_featurize
 from harness.data.features import Feature, collate
 from harness.data.sources import Example, load_examples
@@ -157,16 +157,23 @@ class EvalSettings:
     n_best: int = 20
 
     @classmethod
-    def of(cls, params: Any) -> EvalSettings:
-        """From a :class:`~harness.config.EvalParams` or :class:`~harness.config.TrainParams`
-        (which has no decoding settings: the defaults are used)."""
-        defaults = cls()
+    def of(cls, tp: TrainParams, evaluation: EvalParams) -> EvalSettings:
+        """A task's evaluation settings: its windows as it was trained (``tp``: max_length is
+        passed separately, doc_stride and max_query_length here), as the reference scripts
+        window a context the same way for training and prediction; the answer decoding from
+        ``evaluation``."""
         return cls(
-            doc_stride=params.doc_stride,
-            max_query_length=params.max_query_length,
-            max_answer_length=getattr(params, "max_answer_length", defaults.max_answer_length),
-            n_best=getattr(params, "n_best", defaults.n_best),
+            doc_stride=tp.doc_stride,
+            max_query_length=tp.max_query_length,
+            max_answer_length=evaluation.max_answer_length,
+            n_best=evaluation.n_best,
         )
+
+
+def eval_max_length(spec: TaskSpec, tp: TrainParams, evaluation: EvalParams) -> int:
+    """Tokens per evaluated sequence: ``evaluation.max_length``, except for extractive QA, whose
+    context windows are those of training (``tp.max_length``)."""
+    return tp.max_length if spec.kind == "extractive_qa" else evaluation.max_length
 
 
 def _word_tags(
@@ -216,6 +223,7 @@ def evaluate_cell(
     started, clock = now(), time.monotonic()
     spec = registry.get(task, role="target")
     phase2 = read_phase(model_dir)
+    tp = params.phase2_params(task)
     tokenizer = load_tokenizer(model_dir)
     model = head_class(spec).from_pretrained(str(model_dir))
     splits = _splits(spec, params.evaluation.splits)
@@ -233,11 +241,11 @@ def evaluate_cell(
                 spec,
                 examples,
                 params.evaluation.batch_size,
-                params.evaluation.max_length,
+                eval_max_length(spec, tp, params.evaluation),
                 f"eval {task} {split} {language}",
                 params.paths.cache,
                 stats,
-                EvalSettings.of(params.evaluation),
+                EvalSettings.of(tp, params.evaluation),
                 language,
             )
             example_lines += [

@@ -47,12 +47,7 @@ def run_intermediate(
         tp.max_length,
         f"dev {task}",
         params.paths.cache,
-        settings=EvalSettings(
-            tp.doc_stride,
-            tp.max_query_length,
-            params.evaluation.max_answer_length,
-            params.evaluation.n_best,
-        ),
+        settings=EvalSettings.of(tp, params.evaluation),
         language=spec.train_language,
     )
     info = {

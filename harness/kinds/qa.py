@@ -82,11 +82,19 @@ def featurize_qa(
     doc_stride: int,
     max_query_length: int,
 ) -> list[QAFeature]:
-    if doc_stride >= max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR:
+    room = max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR
+    if room < 2:
+        raise HarnessError(
+            f"max_length {max_length} leaves no room for the context after a question of up to "
+            f"max_query_length {max_query_length} tokens: raise max_length above "
+            f"{max_query_length + SPECIAL_TOKENS_IN_PAIR + 1} or lower max_query_length (both in "
+            "the task's phase1/phase2 and evaluation settings of params.yaml)."
+        )
+    if doc_stride >= room:
         raise HarnessError(
             f"doc_stride {doc_stride} leaves no new context per window with max_length "
             f"{max_length} and max_query_length {max_query_length}: set doc_stride below "
-            f"{max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR} (or raise max_length)."
+            f"{room} (or raise max_length)."
         )
     if not getattr(tokenizer, "is_fast", False):
         raise HarnessError("Extractive QA needs a fast tokenizer (offset mappings).")

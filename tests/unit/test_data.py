@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import torch
 
-from harness.data.features import IGNORE_INDEX, collate, featurize
+from harness.data.features import IGNORE_INDEX, FeatureSettings, collate, featurize
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.tasks import TaskSpec
@@ -100,9 +100,16 @@ def test_tagging_labels_first_subtoken_only(tokenizer: Any) -> None:
     assert labelled == [(0, 1), (1, 2), (2, 0)]
     # the long word is split into several sub-tokens; only the first carries the label
     assert feature.word_ids.count(2) > 1
-    assert feature.truncated_words == 0
-    (cut,) = featurize(spec, examples, tokenizer, max_length=4)
-    assert cut.truncated_words >= 1
+    # too long for one window: several windows of whole words, every word labelled in one
+    windows = featurize(spec, examples, tokenizer, max_length=4)
+    assert len(windows) > 1
+    seen = {
+        word
+        for f in windows
+        for word, lab in zip(f.word_ids or [], f.label, strict=True)  # type: ignore[arg-type]
+        if lab != IGNORE_INDEX
+    }
+    assert seen == {0, 1, 2}
 
 
 def test_collate_pads_to_longest_in_batch(tokenizer: Any) -> None:
@@ -146,9 +153,7 @@ def test_multiple_choice_from_one_column_per_choice(tmp_path: Path) -> None:
         load_examples(spec, "dev", "en", root=tmp_path)
 
 
-def test_extractive_qa_answers_are_checked_and_not_yet_trainable(
-    tmp_path: Path, tokenizer: Any
-) -> None:
+def test_extractive_qa_answers_are_checked_and_featurised(tmp_path: Path, tokenizer: Any) -> None:
     spec = _spec("extractive_qa", [], xtreme_group="qa")
     good = {"context": "Anna saw a dog.", "question": "Who saw a dog?"}
     write_jsonl(
@@ -157,8 +162,11 @@ def test_extractive_qa_answers_are_checked_and_not_yet_trainable(
     )
     examples = load_examples(spec, "train", "en", root=tmp_path)
     assert examples[0]["answers"]["text"] == ["Anna"]
-    with pytest.raises(HarnessError, match="not yet train"):
-        featurize(spec, examples, tokenizer, 32)
+    with pytest.raises(HarnessError, match="raise max_length above 69"):
+        featurize(spec, examples, tokenizer, 32)  # default max_query_length 64
+    settings = FeatureSettings(doc_stride=8, max_query_length=12)
+    features = featurize(spec, examples, tokenizer, 32, settings)
+    assert features and all(len(f.input_ids) <= 32 for f in features)
     write_jsonl(tmp_path / "d" / "dev.en.jsonl", [{**good, "answers": {"text": ["Anna"]}}])
     with pytest.raises(HarnessError, match="SQuAD format"):
         load_examples(spec, "dev", "en", root=tmp_path)

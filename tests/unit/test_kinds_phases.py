@@ -98,8 +98,7 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
                 "t_xcopa": train,
                 "t_qa": {**train, "doc_stride": 4, "max_query_length": 8},
             },
-            "evaluation": {"max_length": 32, "doc_stride": 4, "max_query_length": 8,
-                           "splits": ["test"]},
+            "evaluation": {"max_length": 32, "splits": ["test"]},
             "task_dirs": ["specs"],
         }
     )  # fmt: skip

@@ -194,11 +194,7 @@ BAD: list[tuple[str, Any, dict[str, list[dict[str, Any]]] | None, tuple[str, ...
     ),
     (
         "untrainable_kind",
-        _with(
-            kind="multiple_choice",
-            columns={},
-            labels=["0", "1"],
-        ),
+        _with(kind="retrieval", columns={}, labels=[]),
         None,
         ("field 'kind'", "cannot train"),
     ),
