@@ -87,14 +87,24 @@ def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
         ).fetchall()
     finally:
         con.close()
-    expected = {
+    trained = {
         (i, t, lang)
         for i in params["grid"]["intermediate"]
         for t in params["grid"]["target"]
         for lang in languages
     }
-    assert set(rows) == expected
-    assert len(rows) == len(expected) * len(params["grid"]["seeds"])
+    # retrieval targets: straight from each phase-1 encoder, once; every language but English
+    retrieved = {
+        (i, t, lang)
+        for i in params["grid"]["intermediate"]
+        for t in params["grid"]["retrieval"]
+        for lang in languages
+        if lang != "en"
+    }
+    assert {t for _, t, _ in trained} == {"toy_nli", "toy_ner", "toy_mc", "toy_qa"}
+    assert {t for _, t, _ in retrieved} == {"toy_retrieval"}
+    assert set(rows) == trained | retrieved
+    assert len(rows) == len(trained) * len(params["grid"]["seeds"]) + len(retrieved)
 
 
 def test_pipeline_is_up_to_date_after_repro(workspace: Path) -> None:
@@ -105,7 +115,7 @@ def test_pipeline_is_up_to_date_after_repro(workspace: Path) -> None:
 
 
 def test_scores_are_meaningful(workspace: Path) -> None:
-    for target in ("toy_nli", "toy_ner"):
+    for target in ("toy_nli", "toy_ner", "toy_qa"):
         base = {
             (s["language"], s["metric"]): s["value"]
             for s in cell_scores(workspace, f"none-{target}")
@@ -115,15 +125,24 @@ def test_scores_are_meaningful(workspace: Path) -> None:
         # the language closest to English transfers better than the most distant one
         assert base[("xa", metric)] > base[("xd", metric)], base
         # English, the training language, is learned well above chance (1/3 for toy_nli's
-        # three balanced labels; a tagger that predicts only O scores an F1 of 0)
-        assert base[("en", metric)] > (0.42 if target == "toy_nli" else 0.8), base
+        # three balanced labels; a tagger that predicts only O scores an F1 of 0, and so does a
+        # QA model that answers nothing)
+        floor = {"toy_nli": 0.42, "toy_ner": 0.8, "toy_qa": 0.15}[target]
+        assert base[("en", metric)] > floor, base
+    for target in ("toy_nli", "toy_ner", "toy_mc", "toy_qa"):
+        base = cell_scores(workspace, f"none-{target}")
         for intermediate in ("toy_lexical", "toy_relational", "toy_compositional"):
-            other = {
-                (s["language"], s["metric"]): s["value"]
-                for s in cell_scores(workspace, f"{intermediate}-{target}")
-                if s["split"] == "test"
-            }
+            other = cell_scores(workspace, f"{intermediate}-{target}")
             assert other != base, f"{intermediate} gave the baseline's scores on {target}"
+    # retrieval from the encoder alone: the language sharing 70 % of English words is found far
+    # more often than the one sharing 10 % in another script
+    retrieval = {
+        s["language"]: s["value"]
+        for s in cell_scores(workspace, "none-toy_retrieval")
+        if s["split"] == "test"
+    }
+    assert set(retrieval) == {"xa", "xb", "xc", "xd"}
+    assert retrieval["xa"] > 2 * retrieval["xd"], retrieval
 
 
 def test_leaderboard_command(workspace: Path) -> None:
@@ -176,6 +195,7 @@ def test_changing_one_task_reruns_only_its_stages(workspace: Path, tmp_path: Pat
         "difficulty@toy_relational",
         *(f"target@toy_relational-{t}-{s}" for t in targets for s in seeds),
         *(f"evaluate@toy_relational-{t}-{s}" for t in targets for s in seeds),
+        *(f"retrieve@toy_relational-{t}" for t in params["grid"]["retrieval"]),
         "ingest",
         "analyze",
     }
@@ -206,6 +226,16 @@ def test_provenance_matches_the_dvc_lock(workspace: Path) -> None:
             assert provenance["timings"]["evaluate"] > 0
             assert ("phase1_train" in provenance["timings"]) == (intermediate != "none")
             # committed code, data as pinned in data.dvc: an exact replication
+            assert provenance["replication"]["exact"], provenance["replication"]
+        for target in params["grid"]["retrieval"]:
+            locked = {
+                d["path"]: d["md5"] for d in lock[f"retrieve@{intermediate}-{target}"]["deps"]
+            }
+            provenance = json.loads(
+                (workspace / "results/cells" / f"{intermediate}-{target}-s{SEED}.json").read_text()
+            )["provenance"]
+            encoder, data = f"models/encoders/{intermediate}", f"data/toy/tasks/{target}"
+            assert provenance["inputs"] == {encoder: locked[encoder], data: locked[data]}
             assert provenance["replication"]["exact"], provenance["replication"]
 
 
@@ -256,7 +286,8 @@ def test_difficulty_measures_and_analysis(workspace: Path) -> None:
     assert tiers == (9,)
     metrics = json.loads((workspace / "results/analysis/metrics.json").read_text())
     assert set(metrics["difficulty_ranking"]) == {"neg_mean_pvi", "baseline_error", "hard_to_learn"}
-    assert metrics["gains"]["cells"] == 3 * 2 * 5  # intermediate x target x language
+    # intermediate x (trained target x language + retrieval target x non-English language)
+    assert metrics["gains"]["cells"] == 3 * (4 * 5 + 1 * 4)
     for name in ("gains", "correlations", "difficulty", "difficulty_gain"):
         assert (workspace / "results/analysis" / f"{name}.csv").is_file()
 
