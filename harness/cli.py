@@ -183,13 +183,20 @@ def evaluate(
     seed: Annotated[
         int | None, typer.Option(help="The cell's seed (default: the top-level seed).")
     ] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every test prediction to PREDICTIONS/<task>/<language>.jsonl "
+            "(the input of `harness export --format xtreme`)."
+        ),
+    ] = None,
 ) -> None:
     """Zero-shot evaluation of one grid cell on every language; writes its result file."""
     from harness.evaluate import evaluate_cell
 
     params = _load(params_path).with_seed(seed)
     _threads(params)
-    evaluate_cell(params, _registry(params), intermediate, task, model, out)
+    evaluate_cell(params, _registry(params), intermediate, task, model, out, predictions)
 
 
 @app.command()

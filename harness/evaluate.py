@@ -216,8 +216,12 @@ def evaluate_cell(
     task: str,
     model_dir: Path,
     out_file: Path,
+    predictions_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Score the phase-2 model of one grid cell on every language and write its result file."""
+    """Score the phase-2 model of one grid cell on every language and write its result file;
+    with ``predictions_dir``, also every test example's prediction, one file per language at
+    ``predictions_dir/{task}/{language}.jsonl`` (``{"id", "prediction"}`` per line, in test
+    order), which ``harness export --format xtreme`` turns into an XTREME submission."""
     from harness.modeling import head_class, load_tokenizer, read_phase
 
     started, clock = now(), time.monotonic()
@@ -235,6 +239,7 @@ def evaluate_cell(
             if not examples:
                 raise HarnessError(f"Task '{task}' has no {split} examples for '{language}'.")
             stats: dict[str, list[list[float]]] = {}
+            predicted: list[Any] = []
             values = predict_and_score(
                 model,
                 tokenizer,
@@ -247,7 +252,15 @@ def evaluate_cell(
                 stats,
                 EvalSettings.of(tp, params.evaluation),
                 language,
+                predicted,
             )
+            if predictions_dir is not None and split == "test":
+                rows = [
+                    json.dumps({"id": str(ex.get("id", i)), "prediction": p}, ensure_ascii=False)
+                    for i, (ex, p) in enumerate(zip(examples, predicted, strict=True))
+                ]
+                path = predictions_dir / task / f"{language}.jsonl"
+                atomic_write_text(path, "".join(row + "\n" for row in rows))
             example_lines += [
                 json.dumps(
                     {

@@ -307,3 +307,16 @@ def test_mean_pvi_ranks_the_toy_tasks_in_their_constructed_order(workspace: Path
     ]
     rho = spearmanr([r for r, _ in pvi], [v for _, v in pvi]).statistic
     assert rho >= 0.9, pvi
+
+
+def test_test_predictions_are_written_per_setting_and_seed(workspace: Path) -> None:
+    """Every evaluated cell leaves its test predictions where `harness export --format xtreme`
+    reads a submission: results/predictions/<setting>-s<seed>/<task>/<language>.jsonl."""
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    for target in params["grid"]["target"]:
+        scores = cell_scores(workspace, f"toy_lexical-{target}")
+        for language in ("en", "xa", "xb", "xc", "xd"):
+            path = workspace / f"results/predictions/toy_lexical-s{SEED}/{target}/{language}.jsonl"
+            rows = [json.loads(line) for line in path.read_text().splitlines()]
+            n = next(s["n_examples"] for s in scores if (s["language"], s["split"]) == (language, "test"))
+            assert len(rows) == n and all("prediction" in row for row in rows)

@@ -121,8 +121,13 @@ def test_stages_train_in_order_and_cells_evaluate(setup: dict[str, Any], tmp_pat
 
     qa_out = tmp_path / "models/target/none-t_qa"
     run_target(params, registry, "none", "t_qa", encoder, qa_out)
-    result = evaluate_cell(params, registry, "none", "t_qa", qa_out, tmp_path / "r/q.json")
+    preds = tmp_path / "predictions"
+    result = evaluate_cell(params, registry, "none", "t_qa", qa_out, tmp_path / "r/q.json", preds)
     metrics = {s["metric"]: s["value"] for s in result["scores"]}
+    # every test example's answer text, in test order (the export's input)
+    written = [json.loads(line) for line in (preds / "t_qa" / "en.jsonl").open()]
+    assert len(written) == 4 == int(result["scores"][0]["n_examples"])
+    assert all(isinstance(row["prediction"], str) and row["id"] for row in written)
     assert set(metrics) == {"exact_match", "f1"} and all(0 <= v <= 1 for v in metrics.values())
     rows = {
         json.loads(line)["metric"]: json.loads(line)["stats"]
