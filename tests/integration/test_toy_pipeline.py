@@ -314,9 +314,12 @@ def test_test_predictions_are_written_per_setting_and_seed(workspace: Path) -> N
     reads a submission: results/predictions/<setting>-s<seed>/<task>/<language>.jsonl."""
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     for target in params["grid"]["target"]:
-        scores = cell_scores(workspace, f"toy_lexical-{target}")
-        for language in ("en", "xa", "xb", "xc", "xd"):
-            path = workspace / f"results/predictions/toy_lexical-s{SEED}/{target}/{language}.jsonl"
-            rows = [json.loads(line) for line in path.read_text().splitlines()]
-            n = next(s["n_examples"] for s in scores if (s["language"], s["split"]) == (language, "test"))
+        tested = {
+            s["language"]: s["n_examples"]
+            for s in cell_scores(workspace, f"toy_lexical-{target}")
+            if s["split"] == "test"
+        }
+        folder = workspace / f"results/predictions/toy_lexical-s{SEED}/{target}"
+        for language, n in tested.items():
+            rows = [json.loads(line) for line in (folder / f"{language}.jsonl").open()]
             assert len(rows) == n and all("prediction" in row for row in rows)
