@@ -129,14 +129,15 @@ def head_class(spec: TaskSpec) -> Any:
 def head_model(encoder_dir: Path, spec: TaskSpec, seed: int) -> PreTrainedModel:
     """The encoder in ``encoder_dir`` with a fresh, seeded head for ``spec``'s kind."""
     auto = head_class(spec)
-    kwargs: dict[str, Any] = {}
-    if spec.kind in ("classification", "pair_classification", "tagging"):
-        labels = list(spec.labels)
-        kwargs = {
-            "num_labels": len(labels),
-            "id2label": dict(enumerate(labels)),
-            "label2id": {label: i for i, label in enumerate(labels)},
-        }
+    # the head's outputs, set for every kind: an encoder saved after phase 1 carries the label
+    # set of its intermediate task in its config (a 3-way NLI head would give a QA head 3
+    # outputs); QA has two (span start, end), multiple choice scores each choice with one output
+    labels = ["start", "end"] if spec.kind == "extractive_qa" else list(spec.labels)
+    kwargs: dict[str, Any] = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
     torch.manual_seed(seed)
     try:
         model: PreTrainedModel = auto.from_pretrained(

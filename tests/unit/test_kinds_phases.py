@@ -5,6 +5,7 @@ target, each evaluated by ``evaluate_cell`` into a result file with per-example 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,24 @@ def test_a_qa_intermediate_task_trains_and_reports_its_dev_score(
     assert set(info["dev"]) == {"exact_match", "f1"}
     assert read_phase(out)["phase"] == 1
     assert (out / "config.json").is_file()
+
+
+def test_heads_ignore_the_label_set_an_encoder_carries(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    """An encoder saved after phase 1 on a 3-way task has 3 labels in its config; a QA head on
+    it still has two outputs (start, end) and a multiple-choice head one score per choice."""
+    from transformers import AutoConfig
+
+    from harness.modeling import head_model
+
+    encoder = tmp_path / "encoder3"
+    shutil.copytree(setup["encoder"], encoder)
+    config = AutoConfig.from_pretrained(str(encoder))
+    config.num_labels = 3
+    config.save_pretrained(str(encoder))
+    registry = setup["registry"]
+    qa = head_model(encoder, registry.get("t_qa"), 0)
+    assert qa.qa_outputs.out_features == 2
+    mc = head_model(encoder, registry.get("t_xcopa"), 0)
+    assert mc.classifier.out_features == 1
