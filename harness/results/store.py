@@ -7,11 +7,12 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -19,6 +20,9 @@ import pandas as pd
 from harness.errors import HarnessError
 from harness.results.files import ResultFile
 from harness.tasks import LocalSource, TaskSpec
+
+if TYPE_CHECKING:
+    from harness.results.validate import Report
 
 SCHEMA_VERSION = 3
 
@@ -194,8 +198,43 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class _WorkingCopy:
+    """The private working copy of the database, copied in a background thread (the copy runs
+    outside the GIL) so that it overlaps validation; made while the caller holds the ingest lock.
+
+    Working copies left by killed ingests are removed first (the lock is held, so none is in
+    use). Errors of the copy are raised by :meth:`wait`; :meth:`discard` removes the copy.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        for stale in db_path.parent.glob(f".{db_path.name}.ingest-*"):
+            stale.unlink(missing_ok=True)  # left by a killed ingest: we hold the lock
+        self.db_path = db_path
+        self.work = db_path.with_name(f".{db_path.name}.ingest-{os.getpid()}")
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._copy, name="ingest-copy", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        try:
+            if self.db_path.exists():
+                shutil.copyfile(self.db_path, self.work)
+        except BaseException as exc:  # raised in the caller's thread by wait()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def discard(self) -> None:
+        self._thread.join()
+        self.work.unlink(missing_ok=True)
+        self.work.with_name(self.work.name + ".wal").unlink(missing_ok=True)
+
+
 @contextmanager
-def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _copy_on_write(db_path: Path, copy: _WorkingCopy) -> Iterator[duckdb.DuckDBPyConnection]:
     """A private working copy of the database, renamed over the original once the caller's
     transaction committed (the caller holds the ingest lock).
 
@@ -204,12 +243,9 @@ def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     the atomic rename, never wait for a writer, and never see a partial batch; an ingest that
     dies leaves the original untouched (its working copy is removed by the next ingest).
     """
-    for stale in db_path.parent.glob(f".{db_path.name}.ingest-*"):
-        stale.unlink(missing_ok=True)  # left by a killed ingest: we hold the lock
-    work = db_path.with_name(f".{db_path.name}.ingest-{os.getpid()}")
+    work = copy.work
     try:
-        if db_path.exists():
-            shutil.copyfile(db_path, work)
+        copy.wait()
         con = duckdb.connect(str(work))
         try:
             yield con
@@ -222,8 +258,7 @@ def _copy_on_write(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     except (OSError, duckdb.IOException) as exc:  # disk full, permission denied, ...
         raise _db_write_error(db_path, exc) from exc
     finally:
-        work.unlink(missing_ok=True)
-        work.with_name(work.name + ".wal").unlink(missing_ok=True)
+        copy.discard()
 
 
 def _db_write_error(db_path: Path, exc: Exception) -> HarnessError:
@@ -316,18 +351,38 @@ def ingest(
             f"'{db_path}' is a folder, not a database file: pass a file path such as "
             "results/xtransfer.duckdb (--db)."
         )
-    report = validate_files(result_paths, [lang["code"] for lang in languages], specs)
-    if not report.ok:
-        if quarantine_dir is None:
-            raise HarnessError(
-                "Result files failed validation; nothing was written:\n"
-                + "\n".join(report.as_text(path) for path in sorted(report.problems))
-            )
-        quarantine(report, quarantine_dir)
+    with _write_lock(db_path):
+        # the copy of the database runs while the batch is validated
+        copy = _WorkingCopy(db_path)
+        try:
+            report = validate_files(result_paths, [lang["code"] for lang in languages], specs)
+            if not report.ok:
+                if quarantine_dir is None:
+                    raise HarnessError(
+                        "Result files failed validation; nothing was written:\n"
+                        + "\n".join(report.as_text(path) for path in sorted(report.problems))
+                    )
+                quarantine(report, quarantine_dir)
+            return _write(db_path, copy, report, languages, specs, replace, difficulty)
+        finally:
+            copy.discard()  # the working copy, unless it was renamed into place
+
+
+def _write(
+    db_path: Path,
+    copy: _WorkingCopy,
+    report: Report,
+    languages: Sequence[dict[str, Any]],
+    specs: Sequence[TaskSpec],
+    replace: bool,
+    difficulty: Sequence[tuple[str, str, float, str, int]],
+) -> dict[str, int]:
+    """Write the valid files of ``report`` in one transaction on the working copy and rename it
+    into place (the caller holds the ingest lock)."""
     results = report.valid
     keys = [run_key(r) for _, r in results]
     counts = {"added": 0, "unchanged": 0, "replaced": 0, "quarantined": len(report.problems)}
-    with _write_lock(db_path), _copy_on_write(db_path) as con:
+    with _copy_on_write(db_path, copy) as con:
         try:
             con.execute("BEGIN TRANSACTION")
             migrate(con, db_path)
@@ -419,49 +474,47 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if value is not None else None
 
 
+RUN_COLUMNS = (
+    "run_id", "model", "intermediate_task", "target_task", "seed", "config_hash", "git_commit",
+    "git_dirty", "harness_version", "packages", "hardware", "started_at", "finished_at",
+    "source_file", "dvc_stage_hash", "inputs", "container_image", "timings", "params",
+    "exact_replication", "replication_notes",
+)  # fmt: skip
+SCORE_COLUMNS = ("run_id", "language", "split", "metric", "value", "n_examples")
+
+
 def _insert(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[str, ResultFile, Path]]) -> None:
     """Insert runs and their scores in two set-wise statements (row-by-row inserts dominated
     the ingest time)."""
     if not items:
         return
-    runs = pd.DataFrame(
-        [
-            {
-                "run_id": key,
-                "model": result.model,
-                "intermediate_task": result.intermediate_task,
-                "target_task": result.target_task,
-                "seed": result.seed,
-                "config_hash": result.provenance.params_hash,
-                "git_commit": result.provenance.git_commit,
-                "git_dirty": result.provenance.git_dirty,
-                "harness_version": result.provenance.harness_version,
-                "packages": _json(result.provenance.packages),
-                "hardware": _json(result.provenance.hardware),
-                "started_at": result.provenance.started_at,
-                "finished_at": result.provenance.finished_at,
-                "source_file": str(path),
-                "dvc_stage_hash": result.provenance.dvc_stage_hash,
-                "inputs": _json(result.provenance.inputs),
-                "container_image": result.provenance.container_image,
-                "timings": _json(result.provenance.timings),
-                "params": _json(result.provenance.params),
-                "exact_replication": _replication(result)[0],
-                "replication_notes": _replication(result)[1],
-            }
-            for key, result, path in items
-        ]
-    )
-    scores = pd.DataFrame(
-        [
-            (key, s.language, s.split, s.metric, s.value, s.n_examples)
-            for key, result, _ in items
-            for s in result.scores
-        ],
-        columns=["run_id", "language", "split", "metric", "value", "n_examples"],
-    )
-    con.register("new_runs", runs)
-    con.register("new_scores", scores)
+    runs: dict[str, list[Any]] = {column: [] for column in RUN_COLUMNS}
+    for key, result, path in items:
+        p = result.provenance
+        exact, notes = _replication(result)
+        for column, value in zip(
+            RUN_COLUMNS,
+            (
+                key, result.model, result.intermediate_task, result.target_task, result.seed,
+                p.params_hash, p.git_commit, p.git_dirty, p.harness_version, _json(p.packages),
+                _json(p.hardware), p.started_at, p.finished_at, str(path), p.dvc_stage_hash,
+                _json(p.inputs), p.container_image, _json(p.timings), _json(p.params), exact,
+                notes,
+            ),
+            strict=True,
+        ):  # fmt: skip
+            runs[column].append(value)
+    scores: dict[str, list[Any]] = {column: [] for column in SCORE_COLUMNS}
+    for key, result, _ in items:
+        scores["run_id"] += [key] * len(result.scores)
+        scores["language"] += [s.language for s in result.scores]
+        scores["split"] += [s.split for s in result.scores]
+        scores["metric"] += [s.metric for s in result.scores]
+        scores["value"] += [s.value for s in result.scores]
+        scores["n_examples"] += [s.n_examples for s in result.scores]
+    # built column by column: a dict or tuple per row cost more than the insert
+    con.register("new_runs", pd.DataFrame(runs))
+    con.register("new_scores", pd.DataFrame(scores))
     try:
         con.execute(
             "INSERT INTO runs BY NAME SELECT * REPLACE (started_at::TIMESTAMPTZ AS started_at, "

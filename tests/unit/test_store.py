@@ -453,3 +453,43 @@ def test_difficulty_views(tmp_path: Path) -> None:
         ("toy_relational", 0.1, 4),
         ("toy_compositional", -0.1, 4),
     ]
+
+
+def test_refused_batch_leaves_no_working_copy(tmp_path: Path, files: list[Path]) -> None:
+    """The copy of the database starts before validation; a batch refused by validation (no
+    quarantine folder) removes it and changes nothing."""
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    before = db.read_bytes()
+    bad = write(tmp_path, "bad", '{"schema_version": 2, "trunc')
+    with pytest.raises(HarnessError, match="failed validation"):
+        ingest(db, [files[1], bad], LANGS, SPECS)
+    assert db.read_bytes() == before
+    assert not list(tmp_path.glob(".r.duckdb.ingest-*"))
+
+
+def test_failed_copy_of_the_database_changes_nothing(
+    tmp_path: Path, files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy runs in a background thread; its error is raised in the ingest, as a write
+    error that leaves the database unchanged and no working copy behind."""
+    import errno
+    import os
+
+    from harness.results import store
+
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    before = db.read_bytes()
+
+    def full(src: Any, dst: Any) -> None:
+        Path(dst).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.shutil, "copyfile", full)
+    with pytest.raises(HarnessError, match="database is unchanged"):
+        ingest(db, files, LANGS, SPECS)
+    monkeypatch.undo()
+    assert db.read_bytes() == before
+    assert not list(tmp_path.glob(".r.duckdb.ingest-*"))
+    assert ingest(db, files, LANGS, SPECS)["added"] == 1

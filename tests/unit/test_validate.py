@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from harness.results.store import ingest
 from harness.results.validate import validate_files
+from tests.conftest import REPO
 from tests.unit.test_store import LANGS, SPECS, dump, result, write
 
 CODES = [lang["code"] for lang in LANGS]
@@ -154,3 +157,53 @@ def test_two_files_for_one_run_are_both_refused(tmp_path: Path) -> None:
     report = validate_files([first, second], CODES, SPECS)
     assert sorted(report.problems) == [first, second]
     assert "expect_column_values_to_be_unique(column='run_key')" in report.as_text(first)
+
+
+def test_every_check_of_a_suite_reports_on_every_row(tmp_path: Path) -> None:
+    """Each frame's suite is validated in one go: every failed expectation is reported, for
+    rows anywhere in the batch (here the last row of the last of many files)."""
+    files = []
+    for i in range(60):
+        data = result("toy_lexical")
+        data["seed"] = i
+        files.append(write(tmp_path, f"ok{i}", data))
+    data = result("toy_lexical")
+    data["seed"] = 99
+    data["scores"][-1].update(value=1.5, n_examples=0, split="train")
+    data["provenance"]["harness_version"] = "dev"
+    bad = write(tmp_path, "zlast", data)
+    report = validate_files([*files, bad], CODES, SPECS)
+    assert list(report.problems) == [bad]
+    checks = [problem.check for problem in report.problems[bad]]
+    assert len(checks) == 5, checks
+    for needle in (
+        "scores: expect_column_values_to_be_between(column='value'",
+        "scores: expect_column_values_to_be_between(column='n_examples'",
+        "scores: expect_column_values_to_be_in_set(column='split'",
+        "runs: expect_column_values_to_match_regex(column='harness_version'",
+        "coverage: expect_column_values_to_be_in_set(column='present'",
+    ):
+        assert any(check.startswith(needle) for check in checks), (needle, checks)
+    assert len(report.valid) == len(files)
+
+
+def test_validation_leaves_scipy_stats_usable() -> None:
+    """Importing great-expectations for validation defers scipy.stats (which these suites do not
+    use); it loads, whole, on first use."""
+    code = (
+        "import sys\n"
+        "from harness.results.validate import _validator\n"
+        "_validator()\n"
+        "assert type(sys.modules['scipy.stats']).__name__ == '_LazyModule'\n"
+        "from scipy import stats\n"
+        "import scipy.stats as direct\n"
+        "assert abs(stats.entropy([0.5, 0.5]) - 0.6931471805599453) < 1e-12\n"
+        "assert direct.norm.cdf(0.0) == 0.5 and direct is stats\n"
+        "from great_expectations.expectations.core import "
+        "expect_column_kl_divergence_to_be_less_than as kl\n"
+        "assert kl.stats.entropy([1.0]) == 0.0\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
