@@ -16,6 +16,7 @@ from harness.difficulty import (
     baseline_error,
     cartography,
     hard_to_learn_share,
+    mean_log_loss,
     measure_task,
     null_examples,
     pointwise_v_information,
@@ -25,6 +26,11 @@ from harness.difficulty import (
 from harness.errors import HarnessError
 from harness.tasks import Registry
 from tests.conftest import REPO, WORDS, write_jsonl
+
+
+def test_mean_log_loss_is_in_bits() -> None:
+    assert mean_log_loss(np.array([0.5, 0.25])) == pytest.approx(1.5)
+    assert mean_log_loss(np.array([])) == float("inf")
 
 
 def test_pvi_is_the_log_ratio_in_bits() -> None:
@@ -154,6 +160,7 @@ def test_measure_task_end_to_end(
     }
     raw["grid"]["intermediate"] = ["none", "easy", "noise"]
     raw["difficulty"]["cartography_examples"] = 50
+    raw["difficulty"]["train_examples"] = 200  # the other 40 select the epoch
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     params = load_params(tmp_path / "params.yaml")
     _task(tmp_path, "easy", "learnable", 240, 1)
@@ -172,6 +179,9 @@ def test_measure_task_end_to_end(
     assert easy["details"]["mean_pvi_bits"] > noise["details"]["mean_pvi_bits"] + 0.3
     assert easy["measures"]["hard_to_learn"] < noise["measures"]["hard_to_learn"]
     assert easy["details"]["epochs"] == 4 and easy["details"]["cartography_examples"] == 50
+    assert easy["details"]["train_examples"] == 200 and easy["details"]["heldout_examples"] == 40
+    assert 1 <= easy["details"]["selected_epoch"] <= 4
+    assert 1 <= easy["details"]["selected_epoch_null"] <= 4
     rows = read_difficulty_file(tmp_path / "results" / "easy.json")
     assert ("easy", "neg_mean_pvi", easy["measures"]["neg_mean_pvi"], "toy-xlmr-tiny", 13) in rows
     again = measure_task(

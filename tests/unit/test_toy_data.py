@@ -501,7 +501,12 @@ def test_word_overlap_does_not_decide_relational(data: Path, world: ToyWorld) ->
 
 def test_lexical_is_decided_by_the_subject(world: ToyWorld) -> None:
     rows = build_intermediate_task("toy_lexical", SMALL, world, label_noise=0.0)["train"]
-    assert _best_threshold_accuracy(rows, "same") < 0.75
+    relational = build_intermediate_task("toy_relational", SMALL, world, label_noise=0.0)["train"]
+    # rank 1 is the surface task: word overlap alone is a strong cue, stronger than for rank 2,
+    # but it does not decide every label
+    overlap = _best_threshold_accuracy(rows, "same")
+    assert 0.75 < overlap < 0.97
+    assert overlap > _best_threshold_accuracy(relational, "same_event") + 0.1
     verbs = world.forms("en", "v:") | {"did"}
     time_words = {"yesterday", "today", "earlier", "last", "this", "week", "night", "morning"}
 
