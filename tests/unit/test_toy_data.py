@@ -48,7 +48,7 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "f13536623ad755536ce72144b47dc5bfee5e96eb19babd2f23a71bd045d93e26"
+TINY_SHA256 = "a7eeb916b281e0516ce668edfe3dcef98836aad6846fd31dbe684f820ec52ea0"
 
 NLI = ("entailment", "neutral", "contradiction")
 
