@@ -15,6 +15,10 @@ analysis read them (tier 1 = easiest):
     the same encoder fine-tuned, with the same hyperparameters and seed, on the training labels
     with *null* inputs (empty sentences). The mean PVI is in bits; a task whose labels the model
     can read off the input has high PVI (easy), noise or an unlearnable rule gives ~0 (hard).
+    V-information takes the best predictor of the family (an infimum of cross-entropy), so each
+    of ``g`` and ``g_null`` is read at the epoch with the lowest cross-entropy on training
+    examples held out of the sample (as many as dev has; the last epoch when the sample is the
+    whole training set): an over-fitted last epoch would understate it. Dev never selects.
 ``baseline_error``
     ``1 -`` the task's own English dev score (primary metric) after phase 1, read from the
     phase-1 encoder's ``phase.json``.
@@ -176,6 +180,13 @@ def _subset(n: int, k: int, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(range(n), k))
 
 
+def mean_log_loss(probs: np.ndarray) -> float:
+    """Mean cross-entropy in bits of gold-label probabilities (``inf`` for none)."""
+    if not len(probs):
+        return math.inf
+    return float(-np.log2(np.maximum(probs, np.finfo(np.float64).tiny)).mean())
+
+
 def _train_and_probe(
     params: Params,
     spec: TaskSpec,
@@ -185,34 +196,49 @@ def _train_and_probe(
     dev_examples: Sequence[Example],
     probe: Sequence[int],
     label: str,
-) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    heldout_examples: Sequence[Example] = (),
+) -> tuple[np.ndarray, np.ndarray, list[float], int]:
     """Fine-tune a fresh head on ``pretrained``; return (gold probabilities of the ``probe``
-    training examples after each epoch, shape (epochs, len(probe)); gold probabilities on dev;
-    dev accuracy after each epoch)."""
+    training examples after each epoch, shape (epochs, len(probe)); gold probabilities on dev
+    at the selected epoch; dev accuracy after each epoch; the selected epoch, 0-based).
+
+    The selected epoch is the one with the lowest cross-entropy on ``heldout_examples``
+    (training examples left out of the fine-tuning; dev is never used to select), or the last
+    epoch when there are none: V-information is the infimum of the cross-entropy over the model
+    family, and an over-fitted late epoch is a worse estimate of it than an earlier one."""
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(pretrained)
     pad = tokenizer.pad_token_id
     cache = params.paths.cache
     train = cached_featurize(spec, train_examples, tokenizer, tp.max_length, cache)
     dev = cached_featurize(spec, dev_examples, tokenizer, tp.max_length, cache)
+    heldout = (
+        cached_featurize(spec, heldout_examples, tokenizer, tp.max_length, cache)
+        if heldout_examples
+        else []
+    )
     probe_features = [train[i] for i in probe]
     model = head_model(pretrained, spec, params.seed)
     batch = params.evaluation.batch_size
     by_epoch: list[np.ndarray] = []
     dev_accuracy: list[float] = []
 
-    final_dev: list[np.ndarray] = []
+    selected_dev: list[np.ndarray] = []
+    best = {"loss": math.inf, "epoch": -1}
 
     def on_epoch_end(epoch: int) -> None:
         if probe_features:
             by_epoch.append(gold_probabilities(model, probe_features, pad, batch)[0])
         probs, correct = gold_probabilities(model, dev, pad, batch)
         dev_accuracy.append(float(correct.mean()))
-        final_dev[:] = [probs]
+        loss = mean_log_loss(gold_probabilities(model, heldout, pad, batch)[0]) if heldout else 0.0
+        if not heldout or loss < best["loss"]:
+            best.update(loss=loss, epoch=epoch)
+            selected_dev[:] = [probs]
 
     fit_with_epochs(model, train, pad, tp, generator, label, on_epoch_end)
     probe_probs = np.stack(by_epoch) if by_epoch else np.zeros((0, 0))
-    return probe_probs, final_dev[0], dev_accuracy
+    return probe_probs, selected_dev[0], dev_accuracy, int(best["epoch"])
 
 
 def measure_task(
@@ -227,26 +253,58 @@ def measure_task(
     if task == BASELINE:
         raise HarnessError(f"'{BASELINE}' is the baseline, not an intermediate task to measure.")
     spec = registry.get(task, role="intermediate")
-    if spec.kind not in SEQUENCE_KINDS:
-        raise HarnessError(
-            f"Difficulty measures need a sequence classification task; '{task}' is of kind "
-            f"'{spec.kind}'. Leave it out of the difficulty stage (params.yaml difficulty.tasks)."
-        )
     dp: DifficultyParams = params.difficulty
     tp = params.phase1_params(task)
     started, clock = now(), time.monotonic()
     phase1 = read_phase(phase1_dir)
     error = baseline_error(phase1, spec.primary_metric)
+    if spec.kind not in SEQUENCE_KINDS:
+        # PVI and cartography are implemented for one label per example; a tagging, multiple
+        # choice or QA intermediate task gets the measure that needs no second model
+        result = {
+            "schema_version": DIFFICULTY_SCHEMA_VERSION,
+            "task": task,
+            "model": params.model.name,
+            "seed": params.seed,
+            "measures": {"baseline_error": error},
+            "details": {
+                "phase1_dev": phase1.get("dev"),
+                "not_measured": {
+                    m: f"defined here for sequence classification only (task kind {spec.kind})"
+                    for m in MEASURES
+                    if m != "baseline_error"
+                },
+            },
+            "params": {"phase1": tp.model_dump(mode="json")},
+            "started_at": started,
+            "finished_at": now(),
+            "seconds": round(time.monotonic() - clock, 3),
+        }
+        atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
+        return result
     train_examples = load_examples(spec, "train", spec.train_language)
+    dev_examples = load_examples(spec, "dev", spec.train_language)
+    heldout_examples: list[Example] = []
     if dp.train_examples:
         chosen = _subset(len(train_examples), dp.train_examples, params.seed + 1)
+        # training examples left out of the sample select the epoch (as many as dev has)
+        rest = sorted(set(range(len(train_examples))) - set(chosen))
+        picked = _subset(len(rest), len(dev_examples), params.seed + 2)
+        heldout_examples = [train_examples[rest[i]] for i in picked]
         train_examples = [train_examples[i] for i in chosen]
-    dev_examples = load_examples(spec, "dev", spec.train_language)
     probe = _subset(len(train_examples), dp.cartography_examples, params.seed)
-    by_epoch, p_model, dev_accuracy = _train_and_probe(
-        params, spec, pretrained, tp, train_examples, dev_examples, probe, f"difficulty: {task}"
+    by_epoch, p_model, dev_accuracy, epoch = _train_and_probe(
+        params,
+        spec,
+        pretrained,
+        tp,
+        train_examples,
+        dev_examples,
+        probe,
+        f"difficulty: {task}",
+        heldout_examples,
     )
-    _, p_null, _ = _train_and_probe(
+    _, p_null, _, null_epoch = _train_and_probe(
         params,
         spec,
         pretrained,
@@ -255,6 +313,7 @@ def measure_task(
         null_examples(dev_examples),
         [],
         f"difficulty: {task} (null inputs)",
+        null_examples(heldout_examples),
     )
     pvi = pointwise_v_information(p_model, p_null)
     confidence, variability = cartography(by_epoch)
@@ -271,6 +330,9 @@ def measure_task(
             "pvi_quartiles": [float(q) for q in np.percentile(pvi, [25, 50, 75])],
             "n_dev": len(dev_examples),
             "dev_accuracy_by_epoch": dev_accuracy,
+            "selected_epoch": epoch + 1,
+            "selected_epoch_null": null_epoch + 1,
+            "heldout_examples": len(heldout_examples),
             "phase1_dev": phase1.get("dev"),
             "cartography_examples": len(probe),
             "train_examples": len(train_examples),

@@ -1197,53 +1197,46 @@ def _nli_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
 # toy_lexical: same subject noun phrase or not
 
 
-def _near_miss(s: _Sampler, np_: NP) -> NP | None:
-    """A subject that differs from ``np_`` by one word (same semantic class)."""
-    if np_.name:
-        if np_.etype == "PER" and len(np_.name) == 2 and s.percent(50):
-            if s.percent(50):
-                return NP(name=(s.pick(_PER_FIRST), np_.name[1]), etype="PER")
-            return NP(name=(np_.name[0], s.pick(_PER_LAST)), etype="PER")
-        return s.name(np_.etype)
-    cls = _NOUN_CLASS[np_.noun]
-    how = s.pick(("noun", "noun", "adj", "det"))
-    if how == "noun":
+def _shares_word(a: NP, b: NP) -> bool:
+    """Whether two subjects share their head noun or a word of a name."""
+    return bool(a.noun and a.noun == b.noun) or bool(set(a.name) & set(b.name))
+
+
+def _other_subject(s: _Sampler, np_: NP) -> NP | None:
+    """A subject with another head noun or name than ``np_`` (no word of a name shared): half
+    the time only the head word changes (same determiner and adjectives, same class)."""
+    if np_.noun and s.percent(50):
+        cls = _NOUN_CLASS[np_.noun]
         options = [n for n in (*_HYPONYMS[cls], _HYPERNYM[cls]) if n != np_.noun]
         return replace(np_, noun=s.pick(options))
-    if how == "adj":
-        if np_.adjs and s.percent(50):
-            drop = s.pick(np_.adjs)
-            return replace(np_, adjs=tuple(a for a in np_.adjs if a != drop))
-        options = s.adjective_options(cls, np_.adjs)
-        if len(np_.adjs) >= 2 or not options:
-            return None
-        return replace(np_, adjs=_adj_order([*np_.adjs, s.pick(options)]))
-    det, plural = s.determiner(_DEFAULT_DETS)
-    return replace(np_, det=det, plural=plural)
+    other = s.name(np_.etype) if np_.name and s.percent(50) else _lexical_clause(s).subj
+    return None if _shares_word(other, np_) else other
 
 
 def _lexical_clause(s: _Sampler, subject: NP | None = None) -> Clause:
     return s.clause(neg_p=20, time_p=30, name_p=25, subject=subject)
 
 
+_LEXICAL_KEEP_PERCENT = {"same": 75, "different": 25}
+
+
 def _lexical_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
     c1 = _lexical_clause(s)
     if label == "same":
         subj2: NP | None = c1.subj
-    elif s.percent(70):
-        subj2 = _near_miss(s, c1.subj)
     else:
-        subj2 = _lexical_clause(s).subj
+        subj2 = _other_subject(s, c1.subj)
     if subj2 is None or (label == "different" and subj2 == c1.subj):
         return None
     fresh = _lexical_clause(s, subj2)
-    # every other part is independently kept from sentence1 or taken from a fresh sentence, for
-    # both labels alike, so that overall word overlap does not decide the label
-    keep_verb = _np_class(subj2) in _VERBS[c1.verb][0] and s.percent(50)
+    # every other part is independently kept from sentence1 or taken from a fresh sentence:
+    # kept more often in 'same' pairs, so overall word overlap is a surface cue to the label
+    keep = _LEXICAL_KEEP_PERCENT[label]
+    keep_verb = _np_class(subj2) in _VERBS[c1.verb][0] and s.percent(keep)
     verb, obj = (c1.verb, c1.obj) if keep_verb else (fresh.verb, fresh.obj)
-    pps = c1.pps if s.percent(50) else fresh.pps
-    time, front = (c1.time, c1.time_front) if s.percent(50) else (fresh.time, fresh.time_front)
-    neg = c1.neg if s.percent(50) else fresh.neg
+    pps = c1.pps if s.percent(keep) else fresh.pps
+    time, front = (c1.time, c1.time_front) if s.percent(keep) else (fresh.time, fresh.time_front)
+    neg = c1.neg if s.percent(keep) else fresh.neg
     if obj is not None and _same_referent_word(obj, subj2):
         return None
     return c1, Clause(subj=subj2, verb=verb, obj=obj, neg=neg, pps=pps, time=time, time_front=front)
@@ -1699,10 +1692,11 @@ _RULES: dict[str, str] = {
     "toy_lexical": (
         "The label is 'same' iff the subject noun phrase of sentence2 (the words before the verb, "
         "after an optional sentence-initial time adverbial) is word for word the subject noun "
-        "phrase of sentence1. 'different' pairs change the subject by one word (noun, adjective, "
-        "determiner or part of a name) or replace it. Verb and object, PPs, time adverbial and "
-        "negation are each independently kept from sentence1 or resampled, for both labels "
-        "alike, so overall word overlap does not decide the label; surface matching suffices."
+        "phrase of sentence1. 'different' pairs give sentence2 a subject with another head noun "
+        "or name (half of the time only that word changes). Verb and object, PPs, time "
+        "adverbial and negation are each independently kept from sentence1 (75% in 'same' "
+        "pairs, 25% in 'different' pairs) or resampled, so overall word overlap is a strong "
+        "surface cue to the label and surface matching of the subject decides it."
     ),
     "toy_relational": (
         "The label is 'same_event' iff sentence2 describes the same event as sentence1: same "

@@ -16,6 +16,7 @@ from harness.difficulty import (
     baseline_error,
     cartography,
     hard_to_learn_share,
+    mean_log_loss,
     measure_task,
     null_examples,
     pointwise_v_information,
@@ -25,6 +26,11 @@ from harness.difficulty import (
 from harness.errors import HarnessError
 from harness.tasks import Registry
 from tests.conftest import REPO, WORDS, write_jsonl
+
+
+def test_mean_log_loss_is_in_bits() -> None:
+    assert mean_log_loss(np.array([0.5, 0.25])) == pytest.approx(1.5)
+    assert mean_log_loss(np.array([])) == float("inf")
 
 
 def test_pvi_is_the_log_ratio_in_bits() -> None:
@@ -154,6 +160,7 @@ def test_measure_task_end_to_end(
     }
     raw["grid"]["intermediate"] = ["none", "easy", "noise"]
     raw["difficulty"]["cartography_examples"] = 50
+    raw["difficulty"]["train_examples"] = 200  # the other 40 select the epoch
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     params = load_params(tmp_path / "params.yaml")
     _task(tmp_path, "easy", "learnable", 240, 1)
@@ -172,6 +179,9 @@ def test_measure_task_end_to_end(
     assert easy["details"]["mean_pvi_bits"] > noise["details"]["mean_pvi_bits"] + 0.3
     assert easy["measures"]["hard_to_learn"] < noise["measures"]["hard_to_learn"]
     assert easy["details"]["epochs"] == 4 and easy["details"]["cartography_examples"] == 50
+    assert easy["details"]["train_examples"] == 200 and easy["details"]["heldout_examples"] == 40
+    assert 1 <= easy["details"]["selected_epoch"] <= 4
+    assert 1 <= easy["details"]["selected_epoch_null"] <= 4
     rows = read_difficulty_file(tmp_path / "results" / "easy.json")
     assert ("easy", "neg_mean_pvi", easy["measures"]["neg_mean_pvi"], "toy-xlmr-tiny", 13) in rows
     again = measure_task(
@@ -183,3 +193,38 @@ def test_measure_task_end_to_end(
         tmp_path / "again.json",
     )
     assert again["measures"] == easy["measures"]
+
+
+def test_a_task_without_one_label_per_example_gets_its_baseline_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tagging intermediate task (CCG) has no PVI or cartography here: its difficulty file
+    holds the baseline error and says why the others are missing, instead of failing the
+    pipeline's difficulty stage."""
+    monkeypatch.chdir(tmp_path)
+    write_jsonl(tmp_path / "data/tags/train.jsonl", [{"tokens": ["a"], "tags": ["X"]}])
+    write_jsonl(tmp_path / "data/tags/dev.jsonl", [{"tokens": ["a"], "tags": ["X"]}])
+    spec = {
+        "name": "tags", "role": "intermediate", "kind": "tagging", "labels": ["X", "Y"],
+        "source": {"type": "local", "path": "data/tags",
+                   "files": {"train": "train.jsonl", "dev": "dev.jsonl"}},
+    }  # fmt: skip
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks/tags.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    raw = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    raw["task_dirs"] = [str(tmp_path / "tasks")]
+    raw["phase1"] = {"tags": {"epochs": 1, "learning_rate": 1e-3, "batch_size": 4, "max_length": 8}}
+    raw["intermediate_inputs"] = {"tags": {"spec": "tasks/tags.yaml", "data": "data/tags"}}
+    raw["grid"]["intermediate"] = ["none", "tags"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    params = load_params(tmp_path / "params.yaml")
+    phase1 = tmp_path / "enc/tags"
+    phase1.mkdir(parents=True)
+    (phase1 / "phase.json").write_text(json.dumps({"phase": 1, "dev": {"f1": 0.75}}))
+    out = tmp_path / "tags.json"
+    result = measure_task(
+        params, Registry.load(params.task_dirs), "tags", tmp_path / "none", phase1, out
+    )
+    assert result["measures"] == {"baseline_error": pytest.approx(0.25)}
+    assert set(result["details"]["not_measured"]) == {"neg_mean_pvi", "hard_to_learn"}
+    assert read_difficulty_file(out) == [("tags", "baseline_error", 0.25, "toy-xlmr-tiny", 13)]

@@ -48,10 +48,11 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "d0d88819eabad14b6cfd2bd4aaae94af77c955afa3ac8da22e5598999b976316"
+TINY_SHA256 = "0ef2a3adbc51861c0fb623b8bb2ce1f7c56997b650d01d673477149d0e02a1d2"
 # The same digest over the files that existed before toy_mc, toy_qa and toy_retrieval (all but
-# README.md and those three task folders): adding tasks must not change the others' bytes.
-TINY_EXISTING_SHA256 = "d7681e7987c4274ff1858b638236bddc5be9ccc86296bbb4e631cb6914f9df02"
+# README.md and those three task folders): adding tasks must not change the others' bytes
+# (it last changed with toy_lexical's redesign).
+TINY_EXISTING_SHA256 = "db5769a7611cca17876910b4101e657cd1619742919d7b594d7f781087ab547d"
 NEW_TASKS = ("toy_mc", "toy_qa", "toy_retrieval")
 
 NLI = ("entailment", "neutral", "contradiction")
@@ -527,7 +528,12 @@ def test_word_overlap_does_not_decide_relational(data: Path, world: ToyWorld) ->
 
 def test_lexical_is_decided_by_the_subject(world: ToyWorld) -> None:
     rows = build_intermediate_task("toy_lexical", SMALL, world, label_noise=0.0)["train"]
-    assert _best_threshold_accuracy(rows, "same") < 0.75
+    relational = build_intermediate_task("toy_relational", SMALL, world, label_noise=0.0)["train"]
+    # rank 1 is the surface task: word overlap alone is a strong cue, stronger than for rank 2,
+    # but it does not decide every label
+    overlap = _best_threshold_accuracy(rows, "same")
+    assert 0.75 < overlap < 0.97
+    assert overlap > _best_threshold_accuracy(relational, "same_event") + 0.1
     verbs = world.forms("en", "v:") | {"did"}
     time_words = {"yesterday", "today", "earlier", "last", "this", "week", "night", "morning"}
 
