@@ -184,6 +184,39 @@ def test_pinned_data_missing_from_the_cache_is_recorded_not_refused(
         plan_sweep(tmp_path)
 
 
+def test_finished_stages_are_recorded_in_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dvc_commit records stages that ran outside DVC (as sweep jobs do): afterwards dvc.lock
+    pins them exactly as `dvc repro` would, and `dvc status` reports nothing to do."""
+    import json
+
+    from harness.launch.sweep import dvc_commit
+
+    def sh(*args: str) -> str:
+        return subprocess.run(args, cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+
+    sh("git", "init", "-q")
+    sh(sys.executable, "-m", "dvc", "init", "-q")
+    (tmp_path / "in.txt").write_text("x\n")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n"
+        "  a:\n    cmd: cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n"
+        "  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n"
+        "  c:\n    cmd: cp a.txt c.txt\n    deps: [a.txt]\n    outs: [c.txt]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b"):  # run by hand, as a job would; c is left pending
+        sh("sh", "-c", {"a": "cp in.txt a.txt", "b": "cp a.txt b.txt"}[name])
+    dvc_commit(tmp_path, ["a", "b"])
+    status = json.loads(sh(sys.executable, "-m", "dvc", "status", "--json"))
+    assert set(status) == {"c"}
+    lock = (tmp_path / "dvc.lock").read_text()
+    assert "a.txt" in lock and "b.txt" in lock and "c.txt" not in lock
+    with pytest.raises(HarnessError, match="no such stage"):
+        dvc_commit(tmp_path, ["nope"])
+
+
 def _job(tmp_path: Path, script: str, max_requeues: int = 2) -> StageJob:
     return StageJob(
         name="stage",
