@@ -101,7 +101,12 @@ def toy_workspace(ws: Path, digest: str) -> None:
         vocab_size=800, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64
     )
     params["pretrain"]["epochs"] = 1
-    params["grid"] = {"intermediate": ["none"], "target": ["toy_nli"], "seeds": [SEED]}
+    params["grid"] = {
+        "intermediate": ["none"],
+        "target": ["toy_nli"],
+        "retrieval": [],
+        "seeds": [SEED],
+    }
     params["phase1"] = {}
     params["intermediate_inputs"] = {}
     params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}

@@ -71,6 +71,7 @@ def reduce_params(path: Path) -> None:
     params["grid"] = {
         "intermediate": ["none", "toy_lexical"],
         "target": ["toy_nli"],
+        "retrieval": [],
         "seeds": [SEED],
     }
     params["phase1"] = {"toy_lexical": {**params["phase1"]["toy_lexical"], "epochs": 1}}

@@ -38,6 +38,7 @@ def shrink(ws: Path) -> None:
     params["grid"] = {
         "intermediate": ["none", "toy_lexical", "toy_relational", "toy_multi"],
         "target": ["toy_nli"],
+        "retrieval": [],
         "seeds": [13],
     }
     params["phase1"] = {"toy_lexical": TRAIN, "toy_relational": TRAIN}
