@@ -316,10 +316,15 @@ def plan(
     old_text = params_path.read_text(encoding="utf-8")
     new_text = edit_params_text(old_text, spec.name, phase1, inputs, new_dir)
     _check_edit(old_text, new_text, spec.name, phase1, inputs, new_dir)
-    stages = [f"intermediate@{spec.name}"]
+    stages = [f"intermediate@{spec.name}", f"difficulty@{spec.name}"]
     for kind in ("target", "evaluate"):
-        stages += [f"{kind}@{spec.name}-{target}" for target in params.grid.target]
-    stages.append("ingest")
+        stages += [
+            f"{kind}@{spec.name}-{target}-{seed}"
+            for target in params.grid.target
+            for seed in params.cell_seeds()
+        ]
+    stages += [f"retrieve@{spec.name}-{target}" for target in params.grid.retrieval]
+    stages += ["ingest", "analyze"]
     notes = []
     for dvc_file in sorted(p for p in root.glob("*.dvc") if p.is_file()):  # not .dvc/
         pinned = (yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}).get("outs") or []

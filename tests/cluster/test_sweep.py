@@ -76,7 +76,9 @@ def reduce_params(path: Path) -> None:
     }
     params["phase1"] = {"toy_lexical": {**params["phase1"]["toy_lexical"], "epochs": 1}}
     params["intermediate_inputs"] = {"toy_lexical": params["intermediate_inputs"]["toy_lexical"]}
-    params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 1}}
+    # long enough (about 250 steps of this tiny model) that the interruption test below catches
+    # every phase-2 job mid-training
+    params["phase2"] = {"toy_nli": {**params["phase2"]["toy_nli"], "epochs": 20}}
     params["cluster"]["poll_s"] = 1.0
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 

@@ -254,13 +254,16 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
     result = _submit(repo, spec_file, epochs=2.0, learning_rate=1e-3)
     assert result.probed == {"train": 12, "dev": 4}
     assert "create tasks/my_task.yaml" in result.describe(repo)
+    targets = ("toy_nli", "toy_ner", "toy_mc", "toy_qa")
+    cells = [f"my_task-{t}-{s}" for t in targets for s in (13, 14)]
     assert result.stages == [
         "intermediate@my_task",
-        "target@my_task-toy_nli",
-        "target@my_task-toy_ner",
-        "evaluate@my_task-toy_nli",
-        "evaluate@my_task-toy_ner",
+        "difficulty@my_task",
+        *(f"target@{cell}" for cell in cells),
+        *(f"evaluate@{cell}" for cell in cells),
+        "retrieve@my_task-toy_retrieval",
         "ingest",
+        "analyze",
     ]
     copied = repo / "tasks" / "my_task.yaml"
     assert copied.read_text() == spec_file.read_text()  # verbatim, comment included
