@@ -422,8 +422,8 @@ def cell_params_hash(params: Params, intermediate: str, task: str) -> str:
     return stable_hash(cell_params(params, intermediate, task))
 
 
-def cell_params(params: Params, intermediate: str, task: str) -> dict[str, Any]:
-    """Every parameter that can change this cell's scores."""
+def encoder_params(params: Params, intermediate: str) -> dict[str, Any]:
+    """Every parameter that can change the phase-1 encoder of ``intermediate``."""
     return {
         "seed": params.seed,
         "model": params.model.model_dump(mode="json"),
@@ -434,6 +434,13 @@ def cell_params(params: Params, intermediate: str, task: str) -> dict[str, Any]:
             if intermediate == BASELINE
             else params.phase1_params(intermediate).model_dump(mode="json")
         ),
+    }
+
+
+def cell_params(params: Params, intermediate: str, task: str) -> dict[str, Any]:
+    """Every parameter that can change this cell's scores."""
+    return {
+        **encoder_params(params, intermediate),
         "phase2": params.phase2_params(task).model_dump(mode="json"),
         "evaluation": params.evaluation.model_dump(mode="json"),
     }

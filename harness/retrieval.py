@@ -597,16 +597,10 @@ class _Cell:
 
 def retrieval_cell_params(params: Params, intermediate: str) -> dict[str, Any]:
     """Every parameter that can change a retrieval cell's scores."""
+    from harness.evaluate import encoder_params
+
     return {
-        "seed": params.seed,
-        "model": params.model.model_dump(mode="json"),
-        "pretrain": params.pretrain.model_dump(mode="json") if params.pretrain else None,
-        "toy_data": params.toy_data.model_dump(mode="json") if params.profile == "toy" else None,
-        "phase1": (
-            None
-            if intermediate == BASELINE
-            else params.phase1_params(intermediate).model_dump(mode="json")
-        ),
+        **encoder_params(params, intermediate),
         "retrieval": params.retrieval.model_dump(mode="json"),
         "splits": list(params.evaluation.splits),
     }
