@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 from harness.config import TrainParams
 from harness.seeding import configure_compute, seed_everything
 from harness.train import train
+from tests.reliability.test_resume import _collate
 
 
 def _run(params: TrainParams) -> tuple[float, dict[str, torch.Tensor]]:
@@ -23,20 +23,7 @@ def _run(params: TrainParams) -> tuple[float, dict[str, torch.Tensor]]:
     model = XLMRobertaForSequenceClassification(config)
     features = [([5 + i % 7] * (4 + i % 5), i % 2) for i in range(48)]
 
-    def collate(batch: Sequence[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.ones((len(batch), width), dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, (tokens, _) in enumerate(batch):
-            ids[row, : len(tokens)] = torch.tensor(tokens)
-            mask[row, : len(tokens)] = 1
-        return {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "labels": torch.tensor([y for _, y in batch]),
-        }
-
-    summary = train(model, features, collate, params, generator, "t", torch.device("cpu"))
+    summary = train(model, features, _collate, params, generator, "t", torch.device("cpu"))
     return summary.final_loss, {k: v.clone() for k, v in model.state_dict().items()}
 
 
