@@ -33,7 +33,9 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[float | Non
         task = progress.add_task(description, total=total, info="")
 
         def advance(loss: float | None = None) -> None:
-            info = f"loss {loss:.4f}" if loss is not None else ""
-            progress.update(task, advance=1, info=info)
+            if loss is None:  # keep showing the last loss read
+                progress.update(task, advance=1)
+            else:
+                progress.update(task, advance=1, info=f"loss {loss:.4f}")
 
         yield advance

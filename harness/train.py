@@ -381,6 +381,20 @@ def train(
             and time.monotonic() - last_save >= checkpointing.every_seconds
         )
 
+    # On CUDA, reading the loss (``.item()``) waits for the GPU and keeps the CPU from queueing
+    # the next step's kernels, so the loss stays on the device and is read about twice a second
+    # (for the progress bar), before a checkpoint and at the end. The sums are the same float64
+    # operations in the same order as reading it every step: the value is identical.
+    pending_loss: torch.Tensor | None = None
+    last_read = time.monotonic()
+
+    def read_loss() -> None:
+        nonlocal pending_loss, loss_value, last_read
+        if pending_loss is not None:
+            loss_value = float(pending_loss.item())
+            pending_loss = None
+        last_read = time.monotonic()
+
     with progress_bar(description, total_steps) as advance:
         for _ in range(step):
             advance(None)
@@ -390,31 +404,37 @@ def train(
                 position = 0
             while position < len(batches) and step < total_steps:
                 group = batches[position : position + params.grad_accumulation]
+                group_size = sum(len(g) for g in group)
                 optimizer.zero_grad(set_to_none=True)
-                group_loss = 0.0
+                group_loss = torch.zeros((), dtype=torch.float64, device=device)
                 for indices in group:
-                    batch = {
-                        k: v.to(device) for k, v in collate([features[i] for i in indices]).items()
-                    }
+                    cpu_batch = collate([features[i] for i in indices])
+                    tokens += int(cpu_batch["attention_mask"].sum())
+                    batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                     with torch.autocast(
                         device.type, dtype=torch.bfloat16, enabled=autocast_enabled
                     ):
                         loss = forward(**batch).loss
-                    (loss * len(indices) / sum(len(g) for g in group)).backward()
-                    group_loss += loss.item() * len(indices)
+                    (loss * len(indices) / group_size).backward()
+                    group_loss += loss.detach().double() * len(indices)
                     examples += len(indices)
-                    tokens += int(batch["attention_mask"].sum())
                 torch.nn.utils.clip_grad_norm_(model.parameters(), params.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 step += 1
                 position += params.grad_accumulation
-                loss_value = group_loss / sum(len(g) for g in group)
-                advance(loss_value)
+                pending_loss = group_loss / group_size
+                if not use_cuda or time.monotonic() - last_read >= 0.5:
+                    read_loss()
+                    advance(loss_value)
+                else:
+                    advance(None)
                 if due():
+                    read_loss()
                     save()
             if position >= len(batches):
                 batches = None
+        read_loss()
     model.eval()
     return TrainSummary(
         steps=step,
