@@ -85,6 +85,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_checkpoint.py")
     session.run("python", "benchmarks/bench_leaderboard.py")
     session.run("python", "benchmarks/bench_pipeline.py")
+    # the XLM-R-large bf16 step and its MFU: only where a CUDA GPU is visible
+    has_cuda = session.run(
+        "python", "-c", "import torch; print(torch.cuda.is_available())", silent=True
+    )
+    if has_cuda and has_cuda.strip() == "True":
+        session.run("python", "benchmarks/bench_gpu.py", "--sdpa", "harness,torch-default")
+    else:
+        session.log("no CUDA GPU visible: benchmarks/bench_gpu.py skipped")
 
 
 @nox.session(python=PYTHON)

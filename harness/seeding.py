@@ -26,3 +26,8 @@ def configure_compute(threads: int, tf32: bool) -> None:
     torch.set_num_threads(threads)
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
+    # cuDNN's attention kernel builds an execution plan for every new input shape (~35 ms of CPU
+    # per call on an H200 with torch 2.11): with dynamic padding nearly every batch is a new
+    # shape, which made length-grouped training 3.7x slower than with the flash / memory-efficient
+    # kernels (BENCHMARKS.md, "GPU"). PyTorch picks among the remaining ones.
+    torch.backends.cuda.enable_cudnn_sdp(False)

@@ -60,6 +60,8 @@ def test_thread_count_is_set_and_same_count_is_bit_identical() -> None:
         configure_compute(1, tf32=True)
         assert torch.get_num_threads() == 1
         assert torch.backends.cuda.matmul.allow_tf32
+        # cuDNN attention replans for every new shape: off, so SDPA uses flash / mem-efficient
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
         first = _run(PARAMS)[1]
         second = _run(PARAMS)[1]
         assert all(torch.equal(first[k], second[k]) for k in first)
