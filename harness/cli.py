@@ -517,6 +517,13 @@ def sweep(
         Path | None, typer.Option(help="Write the sweep's summary (JSON) to this file.")
     ] = None,
     params_path: ParamsOpt = DEFAULT_PARAMS,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            help="--executor local: run each `harness` stage in a child forked from one process "
+            "that imported torch once (Linux, no usable GPU); --no-fork: a new process each."
+        ),
+    ] = True,
 ) -> None:
     """Run the pipeline's pending stages wave by wave (pretrain, intermediate, target, evaluate,
     ingest) as SLURM job arrays or local processes, in the container image when `launch` says
@@ -539,6 +546,7 @@ def sweep(
         jobs,
         stage or (),
         log=lambda line: typer.echo(line, err=True),
+        fork=fork,
     )
     if summary is not None:
         write_summary(summary, result)

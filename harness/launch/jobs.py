@@ -2,9 +2,11 @@
 
 A stage command is rerun as it is after a kill, a time-out or a preemption: the stage itself
 resumes from whatever it keeps beside its output (training checkpoints in ``<out>.ckpt/``), so
-the job needs no knowledge of what the stage does. Jobs never call ``dvc repro`` (concurrent
-``dvc`` processes in one repository fight over its lock); the sweep records the outputs in
-``dvc.lock`` with ``dvc commit`` once a wave is done.
+the job needs no knowledge of what the stage does. Locally, a ``harness ...`` command runs in a
+child forked from the sweep's zygote when the job has one (:mod:`harness.launch.zygote`: the
+same process semantics without importing torch each time), otherwise as a subprocess. Jobs never
+call ``dvc repro`` (concurrent ``dvc`` processes in one repository fight over its lock); the
+sweep records the outputs in ``dvc.lock`` with ``dvc commit`` once a wave is done.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.config import LaunchParams
 from harness.launch.container import stage_argv
+from harness.launch.zygote import ForkRunner, ZygoteGone, harness_args
 
 KILLED_EXIT = 128
 """Exit statuses above this (128 + signal number, as a shell reports them) mean: killed."""
@@ -33,9 +37,25 @@ class StageKilled(RuntimeError):
     """The stage process was killed by a signal (OOM killer, preemption, a time limit, kill)."""
 
 
+def stage_environment(launch: LaunchParams) -> dict[str, str]:
+    """The environment of a stage process started from this one."""
+    env = dict(os.environ)
+    # `harness` and `dvc` of the interpreter that runs the job come first on PATH
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if launch.backend == "local":
+        env.update(launch.env)  # a container gets them through its own argv
+    return env
+
+
 @dataclass
 class StageJob:
-    """Runs one stage command in the workspace, appending its output to ``log``."""
+    """Runs one stage command in the workspace, appending its output to ``log``.
+
+    ``runner``: the sweep's zygote (local executor only); ``harness ...`` commands then run in a
+    forked child instead of a new process. :meth:`cancel` (from another thread) kills what the
+    job runs and stops its reruns. Neither the runner nor the running process is pickled (SLURM
+    jobs are pickled by submitit).
+    """
 
     name: str
     cmd: str
@@ -44,6 +64,27 @@ class StageJob:
     launch: LaunchParams = field(default_factory=LaunchParams)
     digest: str | None = None
     max_requeues: int = 3
+    runner: ForkRunner | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._state = threading.Lock()
+        self._cancelled = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._request: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for transient in ("_state", "_cancelled", "_process", "_request"):
+            state.pop(transient, None)
+        state["runner"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
 
     def argv(self) -> list[str]:
         """Built where the job runs, so that a container sees the GPUs allocated there."""
@@ -51,12 +92,59 @@ class StageJob:
         return stage_argv(self.cmd, self.launch, Path(self.root), self.digest, None, None, devices)
 
     def _environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # `harness` and `dvc` of the interpreter that runs the job come first on PATH
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        if self.launch.backend == "local":
-            env.update(self.launch.env)  # a container gets them through its own argv
-        return env
+        return stage_environment(self.launch)
+
+    def cancel(self, sig: int = signal.SIGTERM) -> None:
+        """Send ``sig`` to the stage process if one is running; no further attempts."""
+        with self._state:
+            self._cancelled = True
+            process, request = self._process, self._request
+        if process is not None:
+            process.send_signal(sig)  # nothing once it has been waited for
+        if request is not None and self.runner is not None:
+            self.runner.kill(request, sig)
+
+    def _forked(self, args: list[str], log: IO[str]) -> int | None:
+        """Run ``harness ARGS`` in a child of the zygote; None when the zygote cannot (it is
+        gone: the command then runs as a subprocess)."""
+        assert self.runner is not None
+        if not self.runner.alive:
+            return None
+        try:
+            self.runner.wait_ready()
+            with self._state:
+                if self._cancelled:
+                    return -signal.SIGTERM
+                self._request = self.runner.start(args, self.root, self._environment(), self.log)
+        except ZygoteGone:
+            return None
+        try:
+            return self.runner.wait(self._request)
+        except ZygoteGone as exc:
+            # its children die with it (PR_SET_PDEATHSIG): a killed stage, rerun as a subprocess
+            log.write(f"=== {self.name}: {exc}\n")
+            return -signal.SIGKILL
+        finally:
+            with self._state:
+                self._request = None
+
+    def _subprocess(self, log: IO[str]) -> int:
+        with self._state:
+            if self._cancelled:
+                return -signal.SIGTERM
+            process = self._process = subprocess.Popen(
+                self.argv(),
+                cwd=self.root,
+                env=self._environment(),
+                stdout=log,
+                stderr=log,
+                preexec_fn=self._preexec,
+            )
+        try:
+            return process.wait()
+        finally:
+            with self._state:
+                self._process = None
 
     def _where(self) -> str:
         return f"pid {os.getpid()}"
@@ -71,14 +159,12 @@ class StageJob:
         with open(self.log, "a", encoding="utf-8") as log:
             log.write(f"=== {self.name}: attempt {attempt + 1}, {self._where()}\n")
             log.flush()
-            code = subprocess.call(
-                self.argv(),
-                cwd=self.root,
-                env=self._environment(),
-                stdout=log,
-                stderr=log,
-                preexec_fn=self._preexec,
-            )
+            code: int | None = None
+            args = harness_args(self.cmd) if self.launch.backend == "local" else None
+            if self.runner is not None and args is not None:
+                code = self._forked(args, log)
+            if code is None:
+                code = self._subprocess(log)
             log.write(f"=== {self.name}: exit status {code}\n")
         if code == 0:
             return time.monotonic() - started
@@ -95,10 +181,12 @@ class StageJob:
         """On this machine: a killed command is rerun, up to ``max_requeues`` times."""
         attempt = 0
         while True:
+            if self._cancelled:
+                raise StageKilled(f"stage {self.name} was cancelled; log: {self.log}")
             try:
                 seconds = self.run_once(attempt)
             except StageKilled:
-                if attempt >= self.max_requeues:
+                if attempt >= self.max_requeues or self._cancelled:
                     raise
                 attempt += 1
                 continue

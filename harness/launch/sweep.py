@@ -1,7 +1,9 @@
 """``harness sweep``: run the pending stages of the pipeline, wave by wave, on SLURM or here.
 
 Each wave (see :mod:`harness.launch.plan`) is one SLURM job array (``--executor slurm``, through
-submitit) or a pool of ``--jobs`` processes (``--executor local``). Before a wave its stale
+submitit) or a pool of ``--jobs`` processes (``--executor local``; each ``harness`` stage a
+child forked from one zygote process that has imported torch and the harness modules once, see
+:mod:`harness.launch.zygote`, unless ``--no-fork``). Before a wave its stale
 outputs are removed (as ``dvc repro`` does; training checkpoints beside them are kept, so a
 rerun resumes); after it, the finished stages are recorded with ``dvc commit``, so that
 ``dvc.lock`` pins every output, ``dvc status`` is clean and ``dvc repro`` has nothing to do. A
@@ -11,12 +13,14 @@ what is still pending.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -24,8 +28,15 @@ from typing import Any, Literal, cast
 from harness.config import ClusterParams, LaunchParams
 from harness.errors import HarnessError
 from harness.launch.container import image_digest
-from harness.launch.jobs import SlurmStageJob, StageFailed, StageJob, StageKilled
+from harness.launch.jobs import (
+    SlurmStageJob,
+    StageFailed,
+    StageJob,
+    StageKilled,
+    stage_environment,
+)
 from harness.launch.plan import Plan, PlannedStage, plan_sweep
+from harness.launch.zygote import ForkRunner, ZygoteGone, fork_supported
 
 Executor = Literal["local", "slurm"]
 Log = Callable[[str], None]
@@ -87,6 +98,7 @@ def _jobs_for(
     cluster: ClusterParams,
     digest: str | None,
     job_type: type[StageJob],
+    runner: ForkRunner | None = None,
 ) -> list[StageJob]:
     logs = root / cluster.log_dir / "logs"
     return [
@@ -98,21 +110,91 @@ def _jobs_for(
             launch=launch,
             digest=digest,
             max_requeues=cluster.max_requeues,
+            runner=runner,
         )
         for stage in wave
     ]
 
 
+STOP_GRACE_S = 5.0
+"""After an interruption: seconds between SIGTERM and SIGKILL to the stages still running."""
+
+
 def run_local_wave(jobs: Sequence[StageJob], workers: int) -> WaveOutcome:
+    """Run the wave's jobs, ``workers`` at a time. Interrupted (Ctrl-C, or any error in this
+    thread), it terminates the running stages (SIGTERM, SIGKILL after ``STOP_GRACE_S``), starts
+    no more and re-raises."""
     outcome = WaveOutcome()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {job.name: pool.submit(job.run_local) for job in jobs}
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    futures: dict[str, Future[dict[str, Any]]] = {}
+    try:
+        for job in jobs:
+            futures[job.name] = pool.submit(job.run_local)
         for name, future in futures.items():
             try:
                 outcome.done.append(future.result())
             except (StageFailed, StageKilled, OSError) as exc:
                 outcome.failed[name] = str(exc)
+    except BaseException:
+        for job in jobs:
+            job.cancel(signal.SIGTERM)
+        wait(futures.values(), timeout=STOP_GRACE_S)
+        for job in jobs:
+            job.cancel(signal.SIGKILL)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return outcome
+
+
+@contextlib.contextmanager
+def fork_runner(
+    root: Path, launch: LaunchParams, cluster: ClusterParams, enabled: bool, log: Log
+) -> Iterator[ForkRunner | None]:
+    """The zygote of a local sweep (started at once, so that its imports overlap the
+    planning), or None where stages run as separate processes; closed on the way out."""
+    if not enabled:
+        yield None
+        return
+    if not fork_supported():
+        log("stages run as separate processes: forking is supported on Linux only")
+        yield None
+        return
+    if launch.backend != "local":
+        yield None  # each stage starts its own container
+        return
+    try:
+        runner = ForkRunner(
+            root, stage_environment(launch), root / cluster.log_dir / "logs" / "zygote.log"
+        )
+    except (ZygoteGone, OSError) as exc:
+        log(f"stages run as separate processes: {exc}")
+        yield None
+        return
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def _usable(runner: ForkRunner | None, log: Log) -> ForkRunner | None:
+    """The runner once it has imported everything, or None (it failed, or CUDA is usable)."""
+    if runner is None:
+        return None
+    try:
+        ready = runner.wait_ready()
+    except ZygoteGone as exc:
+        log(f"stages run as separate processes: {exc}")
+        return None
+    if ready.get("cuda"):
+        runner.close()
+        log(
+            "stages run as separate processes: CUDA is usable here, and a forked stage must "
+            "not inherit CUDA state (the zygote never initialises CUDA; see harness.launch.zygote)"
+        )
+        return None
+    log(f"stages run in children forked from zygote pid {ready.get('pid')} (--no-fork: not)")
+    return runner
 
 
 _ENDED = (
@@ -221,31 +303,73 @@ def run_sweep(
     jobs: int = 1,
     targets: Sequence[str] = (),
     log: Log = print,
+    fork: bool = True,
 ) -> dict[str, Any]:
-    """Plan and run the pending stages; return a summary (waves, stage timings, attempts)."""
+    """Plan and run the pending stages; return a summary (waves, stage timings, attempts).
+
+    ``fork``: run the local executor's ``harness`` stages in children of one zygote process
+    (:mod:`harness.launch.zygote`); False: each as a new process."""
     root = root.resolve()
+    with fork_runner(root, launch, cluster, fork and executor == "local", log) as runner:
+        return _run_sweep(root, launch, cluster, executor, jobs, targets, log, runner)
+
+
+def _run_sweep(
+    root: Path,
+    launch: LaunchParams,
+    cluster: ClusterParams,
+    executor: Executor,
+    jobs: int,
+    targets: Sequence[str],
+    log: Log,
+    runner: ForkRunner | None,
+) -> dict[str, Any]:
+    clock = time.monotonic()
     plan: Plan = plan_sweep(root, targets)
-    summary: dict[str, Any] = {"executor": executor, "waves": plan.as_dict(), "stages": []}
+    # where the sweep's own time goes, beside the stages: planning (dvc status), waiting for
+    # the zygote's imports, and recording each wave in dvc.lock
+    overhead: dict[str, Any] = {"plan_s": round(time.monotonic() - clock, 2), "waves": []}
+    summary: dict[str, Any] = {
+        "executor": executor,
+        "waves": plan.as_dict(),
+        "stages": [],
+        "overhead": overhead,
+    }
     if plan.cache_first:
         log(f"recording {', '.join(plan.cache_first)} (as pinned) in the DVC cache")
+        clock = time.monotonic()
         dvc_commit(root, plan.cache_first)
+        overhead["cache_first_s"] = round(time.monotonic() - clock, 2)
     if not plan.waves:
         log("nothing to do: every stage is up to date")
         return summary
     digest = image_digest(launch)
     job_type: type[StageJob] = SlurmStageJob if executor == "slurm" else StageJob
+    clock = time.monotonic()
+    runner = _usable(runner, log)
+    overhead["zygote_wait_s"] = round(time.monotonic() - clock, 2)
+    summary["forked"] = runner is not None
     for number, wave in enumerate(plan.waves, start=1):
         log(f"wave {number}/{len(plan.waves)}: {', '.join(s.name for s in wave)}")
+        clock = time.monotonic()
         for stage in wave:
             remove_outputs(root, stage)
-        stage_jobs = _jobs_for(wave, root, launch, cluster, digest, job_type)
+        stage_jobs = _jobs_for(wave, root, launch, cluster, digest, job_type, runner)
         if executor == "slurm":
             outcome = run_slurm_wave(stage_jobs, root / cluster.log_dir / "slurm", cluster, log)
         else:
             outcome = run_local_wave(stage_jobs, jobs)
+        ran = time.monotonic() - clock
         finished = [item["stage"] for item in outcome.done]
         if finished:
             dvc_commit(root, finished)
+        overhead["waves"].append(
+            {
+                "stages": len(wave),
+                "run_s": round(ran, 2),
+                "commit_s": round(time.monotonic() - clock - ran, 2),
+            }
+        )
         summary["stages"] += outcome.done
         if outcome.failed:
             problems = "\n".join(f"  {name}: {why}" for name, why in sorted(outcome.failed.items()))
