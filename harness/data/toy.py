@@ -29,7 +29,6 @@ for proper names; the English indefinite article is ``an`` before a vowel letter
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import random
@@ -92,7 +91,7 @@ NER_LABELS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG",
 TASK_LABELS: dict[str, tuple[str, ...]] = {
     "toy_lexical": ("same", "different"),
     "toy_relational": ("same_event", "different_event"),
-    "toy_compositional": NLI_LABELS,
+    "toy_compositional": ("entailment", "contradiction"),
     "toy_nli": NLI_LABELS,
     "toy_ner": NER_LABELS,
     "toy_mc": ("0", "1"),  # index of the right choice
@@ -1194,291 +1193,96 @@ def _nli_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# toy_lexical: same subject noun phrase or not
+# The intermediate tasks: a scene and a claim about its subject. sentence1 (the scene) is a
+# positive clause whose subject is a person or an animal named by a specific noun (never a
+# hypernym) and whose other noun phrases are neither persons nor animals, so the subject is the
+# only person or animal in the scene. sentence2 changes only the subject's noun phrase (and, in
+# toy_compositional, its determiner). The three labels are parities of one, two and three
+# binary features: toy_lexical's is visible in sentence2 alone (is the new noun a hypernym?);
+# toy_relational's relates the two sentences (is the hypernym the one of sentence1's subject?);
+# toy_compositional's composes that relation with the polarity of sentence2's determiner (an
+# indefinite or 'no'). The verb admits persons and animals alike and the rest of the scene is
+# sampled for either class alike. In toy_compositional every feature and every pair of features
+# is balanced across labels, so neither sentence alone nor word overlap tells anything; in
+# toy_relational sentence1 alone tells nothing, but sentence2's hypernym is a partial cue (more
+# subjects are persons), like the hypothesis-only artefacts of real NLI datasets.
+
+_SCENE_VERBS = frozenset(v for v in _VERBS if set(_ANIMATE) <= set(_VERBS[v][0]))
 
 
-def _shares_word(a: NP, b: NP) -> bool:
-    """Whether two subjects share their head noun or a word of a name."""
-    return bool(a.noun and a.noun == b.noun) or bool(set(a.name) & set(b.name))
+def _scene(s: _Sampler, cls: str) -> Clause | None:
+    """sentence1 of every intermediate task: its subject a specific noun of class ``cls``
+    (person or animal), the only person or animal of the clause; no negation, no hypernym.
+    Everything but the subject is sampled for either class alike (the verb admits both, no
+    'with' PP), so that the rest of the clause says nothing about the class."""
+    start = NP(noun=s.pick(_HYPONYMS[s.pick(_ANIMATE)]), det="d:the")
+    c = s.clause(neg_p=0, time_p=30, name_p=20, hypernym_p=0, subject=start)
+    if c.verb not in _SCENE_VERBS or any(pp.prep == "p:with" for pp in c.pps):
+        return None
+    others = [_get(c, slot) for slot in _slots(c)[1:]]
+    if any(_np_class(np_) in _ANIMATE or np_.noun in _HYPERNYM_KEYS for np_ in others):
+        return None
+    det, plural = s.determiner((("d:the", 3), ("d:a", 1)))
+    k = s.weighted(((0, 50), (1, 35), (2, 15)))
+    subj = NP(noun=s.pick(_HYPONYMS[cls]), det=det, plural=plural, adjs=s.adjectives(cls, k))
+    return replace(c, subj=subj)
 
 
-def _other_subject(s: _Sampler, np_: NP) -> NP | None:
-    """A subject with another head noun or name than ``np_`` (no word of a name shared): half
-    the time only the head word changes (same determiner and adjectives, same class)."""
-    if np_.noun and s.percent(50):
-        cls = _NOUN_CLASS[np_.noun]
-        options = [n for n in (*_HYPONYMS[cls], _HYPERNYM[cls]) if n != np_.noun]
-        return replace(np_, noun=s.pick(options))
-    other = s.name(np_.etype) if np_.name and s.percent(50) else _lexical_clause(s).subj
-    return None if _shares_word(other, np_) else other
-
-
-def _lexical_clause(s: _Sampler, subject: NP | None = None) -> Clause:
-    return s.clause(neg_p=20, time_p=30, name_p=25, subject=subject)
-
-
-_LEXICAL_KEEP_PERCENT = {"same": 75, "different": 25}
+def _other_animate(cls: str) -> str:
+    return _ANIMATE[1 - _ANIMATE.index(cls)]
 
 
 def _lexical_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
-    c1 = _lexical_clause(s)
+    """'same': sentence2 names sentence1's subject by its hypernym (the dog -> the animal);
+    'different': by another noun of its class (the dog -> the cat). Determiner, adjectives and
+    the rest of the clause are kept."""
+    cls = s.pick(_ANIMATE)
+    c1 = _scene(s, cls)
+    if c1 is None:
+        return None
     if label == "same":
-        subj2: NP | None = c1.subj
+        noun = _HYPERNYM[cls]
     else:
-        subj2 = _other_subject(s, c1.subj)
-    if subj2 is None or (label == "different" and subj2 == c1.subj):
-        return None
-    fresh = _lexical_clause(s, subj2)
-    # every other part is independently kept from sentence1 or taken from a fresh sentence:
-    # kept more often in 'same' pairs, so overall word overlap is a surface cue to the label
-    keep = _LEXICAL_KEEP_PERCENT[label]
-    keep_verb = _np_class(subj2) in _VERBS[c1.verb][0] and s.percent(keep)
-    verb, obj = (c1.verb, c1.obj) if keep_verb else (fresh.verb, fresh.obj)
-    pps = c1.pps if s.percent(keep) else fresh.pps
-    time, front = (c1.time, c1.time_front) if s.percent(keep) else (fresh.time, fresh.time_front)
-    neg = c1.neg if s.percent(keep) else fresh.neg
-    if obj is not None and _same_referent_word(obj, subj2):
-        return None
-    return c1, Clause(subj=subj2, verb=verb, obj=obj, neg=neg, pps=pps, time=time, time_front=front)
+        noun = s.pick([n for n in _HYPONYMS[cls] if n != c1.subj.noun])
+    return c1, replace(c1, subj=replace(c1.subj, noun=noun))
 
 
-# ---------------------------------------------------------------------------------------------
-# toy_relational: same event or not
+def _claim(c1: Clause, hypernym_cls: str, negative: bool) -> Clause:
+    """sentence2 of toy_relational and toy_compositional: 'a/some HYPERNYM ...' (or 'no
+    HYPERNYM ...' when ``negative``) doing what sentence1's subject did; adjectives dropped."""
+    det = "d:no" if negative else ("d:some" if c1.subj.plural else "d:a")
+    subj = NP(noun=_HYPERNYM[hypernym_cls], det=det, plural=c1.subj.plural)
+    return replace(c1, subj=subj)
+
+
+_RELATIONAL_PERSON_PERCENT = 65
+"""Share of toy_relational scenes whose subject is a person, in both labels: sentence2's
+hypernym is a partial cue to the label (an artefact, as in real NLI data), sentence1 is none."""
 
 
 def _relational_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
-    c1 = s.clause(
-        transitive_p=100,
-        neg_p=0,
-        passive_p=30,
-        time_p=50,
-        name_p=20,
-        pp_weights=(60, 40, 0),
-        animate_pair=s.percent(80),
-    )
-    assert c1.obj is not None
-    toggle_voice = s.percent(50)
-    move_time = bool(c1.time) and s.percent(50)
-    if not toggle_voice and not move_time:
-        if c1.time:
-            move_time = True
-        else:
-            toggle_voice = True
-    if label == "same_event":
-        c2 = c1
-    elif _swappable(c1) and s.percent(75):
-        c2 = replace(c1, subj=c1.obj, obj=c1.subj)
-    else:
-        scls, ocls = _np_class(c1.subj), _np_class(c1.obj)
-        options = [
-            v for v in _TRANSITIVE if v != c1.verb and scls in _VERBS[v][0] and ocls in _VERBS[v][1]
-        ]
-        if not options:
-            return None
-        c2 = replace(c1, verb=s.pick(options))
-    if toggle_voice:
-        c2 = replace(c2, passive=not c2.passive)
-    if move_time:
-        c2 = replace(c2, time_front=not c2.time_front)
-    return c1, c2
-
-
-# ---------------------------------------------------------------------------------------------
-# toy_compositional: "Q N [did not] V a N' [PP]" with two composed operations; labels from
-# generalised-quantifier semantics, checked exhaustively over all set configurations.
-
-_QUANT_CLASS = {"d:every": "every", "d:some": "some", "d:a": "some", "d:no": "no"}
-
-
-_N_SITUATIONS = 1 << 16
-_ALL_SITUATIONS = (1 << _N_SITUATIONS) - 1
-
-
-@functools.cache
-def _region_nonempty(r: int) -> int:
-    """Bitset over the 2**16 situations: bit s is set iff region r is non-empty in situation s
-    (situation s = the set of regions whose bits are set in s)."""
-    period = 1 << (r + 1)
-    block = ((1 << (1 << r)) - 1) << (1 << r)  # the upper half of every period
-    starts = _ALL_SITUATIONS // ((1 << period) - 1)  # a 1 at the start of every period
-    return starts * block
-
-
-@functools.cache
-def _entailment_label(q1: str, q2: str, rrel: str, arel: str, neg1: bool, neg2: bool) -> str:
-    """Label of "q1 R [not] A" => "q2 R2 [not] A2" given relations R:R2 and A:A2.
-
-    ``rrel``/``arel``: "eq", "sub" (first is a subset of second) or "sup". A situation is the
-    set of non-empty regions of the Venn diagram of R, R2, A, A2 (16 regions, 2**16 situations);
-    R and R2 are non-empty (nouns denote existing things). Sets of situations are bitsets (ints).
-    """
-    regions = range(16)
-    R, R2, A, A2 = 1, 2, 4, 8  # region r lies in set X iff r & X
-
-    def nonempty(members: list[int]) -> int:
-        """Situations in which at least one of ``members`` is non-empty."""
-        out = 0
-        for r in members:
-            out |= _region_nonempty(r)
-        return out
-
-    def empty(members: list[int]) -> int:
-        return _ALL_SITUATIONS ^ nonempty(members)
-
-    ok = nonempty([r for r in regions if r & R]) & nonempty([r for r in regions if r & R2])
-    for rel, x, y in ((rrel, R, R2), (arel, A, A2)):
-        if rel in ("sub", "eq"):  # x - y is empty
-            ok &= empty([r for r in regions if r & x and not r & y])
-        if rel in ("sup", "eq"):  # y - x is empty
-            ok &= empty([r for r in regions if r & y and not r & x])
-
-    def holds(q: str, restr: int, scope: int, neg: bool) -> int:
-        inside = [r for r in regions if r & restr and bool(r & scope) != neg]
-        outside = [r for r in regions if r & restr and bool(r & scope) == neg]
-        if q == "some":
-            return nonempty(inside)
-        if q == "no":
-            return empty(inside)
-        return empty(outside)  # every
-
-    possible = ok & holds(q1, R, A, neg1)
-    if not possible:  # pragma: no cover - every premise is satisfiable
-        raise AssertionError("unsatisfiable premise")
-    h = holds(q2, R2, A2, neg2)
-    if possible & ~h == 0:
-        return "entailment"
-    if possible & h == 0:
-        return "contradiction"
-    return "neutral"
-
-
-_COMP_VERBS = tuple(
-    v for v in _TRANSITIVE if set(_VERBS[v][0]) & set(_ANIMATE) and set(_VERBS[v][1]) - {"org"}
-)
-
-
-def _comp_premise(s: _Sampler) -> Clause:
-    verb = s.pick(_COMP_VERBS)
-    scls = s.pick(sorted(set(_VERBS[verb][0]) & set(_ANIMATE)))
-    ocls = s.pick(sorted(set(_VERBS[verb][1]) - {"org"}))
-    q = s.pick(("d:every", "d:some", "d:no", "d:a"))
-    subj_noun = _HYPERNYM[scls] if s.percent(30) else s.pick(_HYPONYMS[scls])
-    subj = NP(
-        noun=subj_noun,
-        det=q,
-        plural=q == "d:some",
-        adjs=s.adjectives(scls, 1 if s.percent(40) else 0),
-    )
-    options = [n for n in (*_HYPONYMS[ocls], _HYPERNYM[ocls]) if n != subj_noun]
-    obj_noun = _HYPERNYM[ocls] if s.percent(30) else s.pick(options)
-    if obj_noun == subj_noun:
-        obj_noun = s.pick(options)
-    obj = NP(noun=obj_noun, det="d:a", adjs=s.adjectives(ocls, 1 if s.percent(40) else 0))
-    pps: tuple[PP, ...] = ()
-    if s.percent(30):
-        place = s.common("place", _THE, 0, 0, (obj_noun,))
-        pps = (PP(s.pick(("p:in", "p:near", "p:behind")), place),)
-    return Clause(subj=subj, verb=verb, obj=obj, neg=s.percent(40), pps=pps)
-
-
-def _generalise(s: _Sampler, np_: NP) -> NP | None:
-    options = []
-    if np_.noun not in _HYPERNYM_KEYS:
-        options.append("hypernym")
-    if np_.adjs:
-        options.append("drop_adj")
-    if not options:
+    """'same_event': sentence2 says that some person (animal) did what sentence1's subject
+    did, and sentence1's subject is a person (animal); 'different_event': it names the other
+    class. sentence1 is the whole scene (closed world), so a different_event claim is false."""
+    cls = "person" if s.percent(_RELATIONAL_PERSON_PERCENT) else "animal"
+    c1 = _scene(s, cls)
+    if c1 is None:
         return None
-    if s.pick(options) == "hypernym":
-        return replace(np_, noun=_HYPERNYM[_NOUN_CLASS[np_.noun]])
-    drop = s.pick(np_.adjs)
-    return replace(np_, adjs=tuple(a for a in np_.adjs if a != drop))
-
-
-def _specialise(s: _Sampler, np_: NP, avoid: Sequence[str]) -> NP | None:
-    cls = _NOUN_CLASS[np_.noun]
-    options = []
-    if np_.noun in _HYPERNYM_KEYS:
-        options.append("hyponym")
-    adjs = s.adjective_options(cls, np_.adjs)
-    if len(np_.adjs) < 2 and adjs:
-        options.append("add_adj")
-    if not options:
-        return None
-    if s.pick(options) == "hyponym":
-        return replace(np_, noun=s.pick([n for n in _HYPONYMS[cls] if n not in avoid]))
-    return replace(np_, adjs=_adj_order([*np_.adjs, s.pick(adjs)]))
-
-
-def _comp_apply(s: _Sampler, c: Clause, op: str, direction: str) -> tuple[Clause, str] | None:
-    """Apply one operation; returns the new clause and the relation it creates."""
-    assert c.obj is not None
-    if op == "quant":
-        old = _QUANT_CLASS[c.subj.det]
-        new = s.pick([q for q in ("every", "some", "no") if q != old])
-        det = {"every": "d:every", "no": "d:no"}.get(new) or s.pick(("d:some", "d:a"))
-        return replace(c, subj=replace(c.subj, det=det, plural=det == "d:some")), "eq"
-    if op == "neg":
-        return replace(c, neg=not c.neg), "eq"
-    if op == "restr":
-        if direction == "sub":
-            np_ = _generalise(s, c.subj)
-        else:
-            np_ = _specialise(s, c.subj, (c.obj.noun,))
-        if np_ is None or np_.noun == c.obj.noun:
-            return None
-        return replace(c, subj=np_), direction
-    # verb phrase: the object noun phrase or the PP
-    if direction == "sub":
-        if c.pps and s.percent(35):
-            return replace(c, pps=()), "sub"
-        np_ = _generalise(s, c.obj)
-    else:
-        if not c.pps and s.percent(35):
-            place = s.common("place", _THE, 0, 0, (c.obj.noun,))
-            return replace(c, pps=(PP(s.pick(("p:in", "p:near", "p:behind")), place),)), "sup"
-        np_ = _specialise(s, c.obj, (c.subj.noun,))
-    if np_ is None or np_.noun == c.subj.noun:
-        return None
-    return replace(c, obj=np_), direction
-
-
-_COMP_PAIRS = (
-    ("quant", "restr"),
-    ("quant", "vp"),
-    ("quant", "neg"),
-    ("restr", "vp"),
-    ("restr", "neg"),
-    ("vp", "neg"),
-)
+    claimed = cls if label == "same_event" else _other_animate(cls)
+    return c1, _claim(c1, claimed, negative=False)
 
 
 def _compositional_pair(s: _Sampler, label: str) -> tuple[Clause, Clause] | None:
-    for _ in range(50):
-        c1 = _comp_premise(s)
-        c2 = c1
-        rel = {"restr": "eq", "vp": "eq"}
-        for op in s.pick(_COMP_PAIRS):
-            direction = s.pick(("sub", "sup"))
-            result = _comp_apply(s, c2, op, direction)
-            if result is None:
-                break
-            c2, relation = result
-            if op in rel:
-                rel[op] = relation
-        else:
-            assert c2.obj is not None
-            got = _entailment_label(
-                _QUANT_CLASS[c1.subj.det],
-                _QUANT_CLASS[c2.subj.det],
-                rel["restr"],
-                rel["vp"],
-                c1.neg,
-                c2.neg,
-            )
-            if got == label:
-                return c1, c2
-    return None
+    """sentence2 says that some person (animal) did, or that no person (animal) did, what
+    sentence1's subject did. With sentence1 as the whole scene (closed world) the claim is
+    entailed iff the claimed class matches the subject's class XOR the claim is negative."""
+    cls = s.pick(_ANIMATE)
+    c1 = _scene(s, cls)
+    if c1 is None:
+        return None
+    negative = s.percent(50)
+    match = (label == "entailment") != negative
+    return c1, _claim(c1, cls if match else _other_animate(cls), negative)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1688,32 +1492,35 @@ def build_corpus(lang: str, config: ToyConfig, world: ToyWorld | None = None) ->
 # ---------------------------------------------------------------------------------------------
 # Task descriptions
 
+_SCENE_RULE = (
+    "sentence1 is a scene: a positive clause whose subject is a person or an animal named by a "
+    "specific noun, the only person or animal in it (every other noun phrase is a thing, place "
+    "or organisation; the verb admits persons and animals alike). "
+)
 _RULES: dict[str, str] = {
     "toy_lexical": (
-        "The label is 'same' iff the subject noun phrase of sentence2 (the words before the verb, "
-        "after an optional sentence-initial time adverbial) is word for word the subject noun "
-        "phrase of sentence1. 'different' pairs give sentence2 a subject with another head noun "
-        "or name (half of the time only that word changes). Verb and object, PPs, time "
-        "adverbial and negation are each independently kept from sentence1 (75% in 'same' "
-        "pairs, 25% in 'different' pairs) or resampled, so overall word overlap is a strong "
-        "surface cue to the label and surface matching of the subject decides it."
+        _SCENE_RULE + "sentence2 repeats it with the subject's noun replaced: 'same' iff the new "
+        "noun is the subject's hypernym (the dog -> the animal, the nurse -> the person), "
+        "'different' iff it is another noun of the same class (the dog -> the cat). One word "
+        "of sentence2 decides (a parity of one feature), overlap is equal for both labels."
     ),
     "toy_relational": (
-        "The label is 'same_event' iff sentence2 describes the same event as sentence1: same "
-        "verb, same agent, same patient. Both labels apply the same surface changes (switch "
-        "active/passive voice and/or move the time adverbial); 'different_event' pairs also swap "
-        "agent and patient or change the verb, so word overlap is high for both labels and "
-        "deciding requires recovering who did what to whom. 5% label noise."
+        _SCENE_RULE + "sentence2 says that 'a/some person' or 'a/some animal' did what the "
+        "subject did (adjectives dropped). Reading sentence1 as the whole scene (closed world), "
+        "'same_event' iff the hypernym is the class of sentence1's subject, 'different_event' "
+        "otherwise: a parity of two features, one in each sentence. Like the hypothesis-only "
+        "artefacts of real NLI data, the subject is a person in 65% of the pairs of either "
+        "label, so 'a person' in sentence2 leans to 'same_event' (65%) and 'an animal' to "
+        "'different_event'; sentence1 alone and word overlap tell nothing. 5% label noise."
     ),
     "toy_compositional": (
-        "Sentences 'Q N [did not] V a N2 [PP]' with Q in every/some/a/no; sentence2 applies "
-        "exactly two of: change the quantifier, generalise or specialise the subject (hypernym "
-        "or hyponym, drop or add an adjective), generalise or specialise the verb phrase (object "
-        "hypernym or hyponym, drop or add an adjective or the PP), toggle negation. The label "
-        "follows from generalised-quantifier semantics with monotonicity, checked exhaustively "
-        "over all set configurations (nouns denote non-empty sets, negation scopes over the verb "
-        "phrase): entailment if sentence2 holds wherever sentence1 does, contradiction if "
-        "nowhere, neutral otherwise. 15% label noise."
+        _SCENE_RULE + "sentence2 says that 'a/some person (animal)' or that 'no person "
+        "(animal)' did what the subject did (adjectives dropped). Reading sentence1 as the "
+        "whole scene (closed world), sentence2 is 'entailment' iff the class matches "
+        "sentence1's subject and the claim is positive, or the class does not match and it is "
+        "negative ('no'); 'contradiction' otherwise: a parity of three features (the subject's "
+        "class, the claimed class, the polarity), each, and each pair, balanced across labels. "
+        "15% label noise."
     ),
 }
 _DESCRIPTIONS: dict[str, str] = {

@@ -292,12 +292,6 @@ def test_difficulty_measures_and_analysis(workspace: Path) -> None:
         assert (workspace / "results/analysis" / f"{name}.csv").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the tiny toy encoder does not learn toy_lexical / toy_relational (dev accuracy at "
-    "chance, mean PVI ~0 bits; measured in the difficulty issue's report), so mean PVI cannot "
-    "rank the tasks yet; strict: remove this marker once the toy tasks are learnable",
-)
 def test_mean_pvi_ranks_the_toy_tasks_in_their_constructed_order(workspace: Path) -> None:
     """Acceptance of the difficulty issue: Spearman(constructed rank, -mean PVI) >= 0.9."""
     from scipy.stats import spearmanr
