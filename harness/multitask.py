@@ -29,6 +29,9 @@ from harness.data.features import IGNORE_INDEX, Feature
 from harness.errors import HarnessError
 from harness.tasks import Registry, TaskSpec
 
+# the kinds a multi-task setting can train: a sequence head or a token head per task
+MULTITASK_KINDS = frozenset({"classification", "pair_classification", "tagging"})
+
 
 def sampling_weights(sizes: Sequence[int], sampling: str, temperature: float) -> list[float]:
     """Probability of drawing each task: proportional to size, or to size**(1/temperature)."""
@@ -193,6 +196,14 @@ def setting_spec(name: str, setting: MultitaskParams, registry: Registry) -> Tas
     like an intermediate task. Its kind, source and labels are those of its first task; the
     description names every task and the sampling."""
     specs = [registry.get(t, role="intermediate") for t in setting.tasks]
+    unsupported = [f"{s.name} ({s.kind})" for s in specs if s.kind not in MULTITASK_KINDS]
+    if unsupported:
+        raise HarnessError(
+            f"multitask.{name} trains one classification or tagging head per task on a shared "
+            f"encoder; {', '.join(unsupported)} cannot join it. Train such a task as its own "
+            f"intermediate task (grid.intermediate), or remove it from multitask.{name}.tasks "
+            "in params.yaml."
+        )
     first = specs[0]
     sampling = (
         "proportional sampling"

@@ -21,6 +21,7 @@ from harness.multitask import (
     mixture,
     run_multitask,
     sampling_weights,
+    setting_spec,
     slot_counts,
     with_settings,
 )
@@ -241,3 +242,18 @@ def test_shared_head_needs_one_kind_and_label_set(setup: dict[str, Any]) -> None
     assert len(separate.heads) == 2
     with pytest.raises(HarnessError, match=r"shared_head needs tasks of one kind.*\['tags'\]"):
         MultitaskModel(encoder, [pairs, registry.get("tags")], seed=3, shared_head=True)
+
+
+def test_setting_refuses_kinds_without_a_multitask_head(setup: dict[str, Any]) -> None:
+    registry = setup["registry"]
+    choices = registry.get("pairs").model_copy(
+        update={"name": "choices", "kind": "multiple_choice"}
+    )
+    specs = {n: registry.get(n) for n in registry.names() if n != "multi"}
+    specs["choices"] = choices
+    mixed = Registry(specs, dict(registry.origins))
+    setting = setup["params"].multitask["multi"].model_copy(update={"tasks": ["pairs", "choices"]})
+    with pytest.raises(HarnessError, match=r"choices \(multiple_choice\) cannot join it"):
+        setting_spec("multi", setting, mixed)
+    # the classification and tagging tasks of the fixture are accepted
+    assert setting_spec("multi", setup["params"].multitask["multi"], registry).name == "multi"
