@@ -76,23 +76,24 @@ def leaderboard(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Performance benchmarks (never part of the test suite); results go in BENCHMARKS.md."""
+    """Performance benchmarks (never part of the test suite), then one table of their headline
+    rows against the issue's targets; results go in BENCHMARKS.md."""
     _install(session, "[test]")
     session.install("accelerate")  # the reference approach: transformers' Trainer
-    session.run("python", "benchmarks/bench_training.py")
-    session.run("python", "benchmarks/bench_store.py")
-    session.run("python", "benchmarks/bench_features.py")
-    session.run("python", "benchmarks/bench_checkpoint.py")
-    session.run("python", "benchmarks/bench_leaderboard.py")
-    session.run("python", "benchmarks/bench_pipeline.py")
+    rows = Path(session.create_tmp()) / "bench-rows.jsonl"
+    rows.unlink(missing_ok=True)
+    env = {"XTRANSFER_BENCH_REPORT": str(rows)}
+    for script in ("training", "store", "features", "checkpoint", "leaderboard", "pipeline"):
+        session.run("python", f"benchmarks/bench_{script}.py", env=env)
     # the XLM-R-large bf16 step and its MFU: only where a CUDA GPU is visible
     has_cuda = session.run(
         "python", "-c", "import torch; print(torch.cuda.is_available())", silent=True
     )
     if has_cuda and has_cuda.strip() == "True":
-        session.run("python", "benchmarks/bench_gpu.py", "--sdpa", "harness,torch-default")
+        session.run("python", "benchmarks/bench_gpu.py", "--sdpa", "harness,torch-default", env=env)
     else:
         session.log("no CUDA GPU visible: benchmarks/bench_gpu.py skipped")
+    session.run("python", "benchmarks/report.py", str(rows))
 
 
 @nox.session(python=PYTHON)

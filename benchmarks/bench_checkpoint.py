@@ -28,6 +28,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._report import record  # noqa: E402
 from benchmarks.bench_training import PAD, SIZES, VOCAB, make_features  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
 from harness.data.features import collate  # noqa: E402
@@ -109,6 +110,9 @@ def main() -> None:
         median, low = statistics.median(values), min(values)
         print(f"| {name} | {median:.2f} s | {median / base:.3f}x | {low:.2f} s | "
               f"{low / fastest:.3f}x | {size} |")  # fmt: skip
+        if name != "off (baseline)":
+            record("checkpoints (toy training run)", f"training time, checkpoints {name}",
+                   median, "s", baseline=base)  # fmt: skip
     median_resume = statistics.median(resume)
     print(f"\nresume (fingerprint + verify + load newest): median {median_resume:.2f} s")
     print(f"final weights identical in every variant: {identical}")

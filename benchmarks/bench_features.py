@@ -18,6 +18,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._report import record  # noqa: E402
 from harness.data.cache import cached_featurize  # noqa: E402
 from harness.modeling import load_tokenizer, train_tokenizer  # noqa: E402
 from harness.tasks import Registry  # noqa: E402
@@ -88,6 +89,8 @@ def main() -> None:
     cold, warm = timings["cold (miss)"], timings["warm (hit)"]
     print(f"{args.examples:,} pair examples: cold {cold:.2f} s, warm {warm:.2f} s, "
           f"{cold / warm:.1f}x")  # fmt: skip
+    record("tokenised-feature cache", "pairs/s featurised, warm (cache hit) vs cold",
+           args.examples / warm, "ex/s", baseline=args.examples / cold)  # fmt: skip
 
 
 if __name__ == "__main__":

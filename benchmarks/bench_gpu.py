@@ -49,6 +49,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._report import record  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
 from harness.data.features import Feature, collate  # noqa: E402
 from harness.seeding import configure_compute  # noqa: E402
@@ -369,6 +370,14 @@ def main() -> None:
                   f"{row.model_tflops() / ceiling:>11.1%}{hw:>8.1%}{row.peak_memory_gib:>6.1f}",
                   flush=True)  # fmt: skip
     print(f"total {time.perf_counter() - began:.0f} s")
+    bench = f"GPU step ({name}, XLM-R {args.size}, bf16)"
+    for row in rows:
+        record(bench, f"{row.name}: real tokens/s", row.tokens_per_s(), "tok/s")
+    if rows and peak:
+        best = max(rows, key=lambda r: r.model_tflops())
+        record(bench, f"model FLOPs utilisation, best ({best.name})",
+               100 * best.model_tflops() / peak, "%", at_least=40.0,
+               note=f"of the datasheet {peak} TFLOP/s; the target is for an H100")  # fmt: skip
 
 
 if __name__ == "__main__":

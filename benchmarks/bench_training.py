@@ -30,6 +30,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks._report import record  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
 from harness.data.features import Feature, collate  # noqa: E402
 from harness.evaluate import predict  # noqa: E402
@@ -192,6 +193,16 @@ def main() -> None:
         print(f"{name:34}{a:>12,.0f}{b:>12,.0f}{a / b:>7.2f}x")
     print(f"{'held-out accuracy after training':34}{ours_acc:>12.3f}{ref_acc:>12.3f}")
     print(f"{'  ... without length grouping':34}{plain_acc:>12.3f}")
+
+    bench = f"training ({device.type}, {args.size} model)"
+    record(bench, "training tokens/s, harness vs padded Trainer", real_tokens / ours_s, "tok/s",
+           baseline=real_tokens / ref_s, at_least=1.5, target_on="ratio")  # fmt: skip
+    record(bench, "... dynamic padding only, no length grouping", real_tokens / plain_s, "tok/s",
+           baseline=real_tokens / ref_s)  # fmt: skip
+    record(bench, "held-out accuracy after training (equal: within 0.01)", ours_acc, "acc",
+           baseline=ref_acc, at_least=ref_acc - 0.01)  # fmt: skip
+    record(bench, "evaluation examples/s, length-sorted vs padded", len(held_out) / eval_ours,
+           "ex/s", baseline=len(held_out) / eval_ref, at_least=2.0, target_on="ratio")  # fmt: skip
 
 
 if __name__ == "__main__":
