@@ -24,7 +24,13 @@ QA-like windows of 300-384 tokens):
 * ``xnli-b32-padded``: every sequence padded to 128, as the reference scripts do (the MFU column
   counts real tokens; the padded FLOPs are in ``hw_mfu``);
 * ``qa-b32``: QA-like windows, micro-batch 32 at max length 384;
-* ``qa-b32-compiled``: the same under ``torch.compile`` (skipped with ``--no-compile``).
+* ``qa-b32-compiled``: the same under ``torch.compile`` (skipped with ``--no-compile``, like
+  the next three);
+* ``xnli-b32-pad32-compiled``: ``xnli-b32`` compiled, batch lengths rounded up to multiples of
+  32 (``pad_to_multiple: 32``: four shapes at most);
+* ``xnli-b32-pad32-graphs`` and ``qa-b32-pad32-graphs``: the same with ``compile_mode:
+  reduce-overhead``, which replays each shape's kernels as CUDA graphs (the remedy for a step
+  bound by the CPU launching kernels).
 
 Run on a CUDA machine: ``python benchmarks/bench_gpu.py [--steps 40] [--json FILE]``.
 ``--size toy --allow-cpu`` runs the same code on a CPU in seconds (a smoke check only: its MFU
@@ -175,14 +181,23 @@ def non_embedding_parameters(model: Any) -> int:
 
 
 def flops(
-    batches: list[list[int]], lengths: list[int], params: int, layers: int, hidden: int, width: int
+    batches: list[list[int]],
+    lengths: list[int],
+    params: int,
+    layers: int,
+    hidden: int,
+    width: int,
+    multiple: int = 1,
 ) -> tuple[float, float, int]:
-    """(model FLOPs over real tokens, hardware FLOPs over padded tokens, padded tokens)."""
+    """(model FLOPs over real tokens, hardware FLOPs over padded tokens, padded tokens).
+
+    A batch is padded to ``width`` if given, else to its longest sequence rounded up to a
+    multiple of ``multiple``."""
     model = hardware = 0.0
     padded_tokens = 0
     for indices in batches:
         real = [lengths[i] for i in indices]
-        padded = width or max(real)
+        padded = width or -(-max(real) // multiple) * multiple
         padded_tokens += padded * len(real)
         model += sum(6 * params * s + 12 * layers * hidden * s * s for s in real)
         hardware += len(real) * (6 * params * padded + 12 * layers * hidden * padded * padded)
@@ -216,6 +231,8 @@ def run_config(
     group: int = 50,
     padded: bool = False,
     compile_model: bool = False,
+    compile_mode: str = "default",
+    multiple: int = 1,
 ) -> Row:
     config = model.config
     per_step = batch * accumulation
@@ -227,7 +244,8 @@ def run_config(
         return TrainParams(
             epochs=n_steps * per_step / len(features), learning_rate=1e-5, batch_size=batch,
             grad_accumulation=accumulation, max_length=max_length, warmup_ratio=0.1,
-            group_by_length=group, compile=compile_model,
+            group_by_length=group, compile=compile_model, compile_mode=compile_mode,
+            pad_to_multiple=multiple,
         )  # fmt: skip
 
     device = pick_device()
@@ -246,7 +264,7 @@ def run_config(
     lengths = [len(f.input_ids) for f in features]
     model_flop, hardware_flop, padded_tokens = flops(
         batches, lengths, non_embedding_parameters(model), config.num_hidden_layers,
-        config.hidden_size, max_length if padded else 0,
+        config.hidden_size, max_length if padded else 0, min(multiple, max_length),
     )  # fmt: skip
     real = sum(lengths[i] for b in batches for i in b)
     assert real == summary.tokens_seen, (real, summary.tokens_seen)
@@ -326,8 +344,18 @@ def main() -> None:
          "max_length": 128, "steps": max(3, args.steps // 10), "warmup": 1},
     ]  # fmt: skip
     if not args.no_compile:
-        configs.append({"name": "qa-b32-compiled", "kind": "qa", "batch": 32, "accumulation": 1,
-                        "max_length": 384, "compile_model": True})  # fmt: skip
+        # compiled runs warm up longer: each new batch shape compiles (and records a CUDA graph)
+        compiled = {"compile_model": True, "warmup": max(args.warmup, 24)}
+        configs += [
+            {"name": "qa-b32-compiled", "kind": "qa", "batch": 32, "accumulation": 1,
+             "max_length": 384, **compiled},
+            {"name": "xnli-b32-pad32-compiled", "kind": "xnli", "batch": 32, "accumulation": 1,
+             "max_length": 128, "multiple": 32, **compiled},
+            {"name": "xnli-b32-pad32-graphs", "kind": "xnli", "batch": 32, "accumulation": 1,
+             "max_length": 128, "multiple": 32, "compile_mode": "reduce-overhead", **compiled},
+            {"name": "qa-b32-pad32-graphs", "kind": "qa", "batch": 32, "accumulation": 1,
+             "max_length": 384, "multiple": 32, "compile_mode": "reduce-overhead", **compiled},
+        ]  # fmt: skip
     if args.only:
         wanted = set(args.only.split(","))
         configs = [c for c in configs if c["name"] in wanted]

@@ -74,7 +74,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     checked = [row for row in rows if row["met"] is not None]
     met = sum(row["met"] for row in checked)
     lines.append("")
-    lines.append(f"{met} of {len(checked)} targets met.")
+    lines.append(f"{met} of {len(checked)} targets met." if checked else "No row has a target.")
     return "\n".join(lines)
 
 

@@ -93,6 +93,19 @@ class TrainParams(_Strict):
     compile: bool = False
     """Train through ``torch.compile(model)`` (worth it on a GPU for long runs; the first steps
     pay the compilation)."""
+    compile_mode: Literal[
+        "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"
+    ] = "default"
+    """``torch.compile``'s mode when ``compile`` is true. ``reduce-overhead`` replays each step's
+    kernels as CUDA graphs, one graph per batch shape: for steps bound by the CPU launching
+    kernels (small batches of short sentences on a fast GPU; BENCHMARKS.md). Use it with
+    ``pad_to_multiple`` so the shapes are few."""
+    pad_to_multiple: int = Field(1, ge=1)
+    """Round each training batch's padded length up to a multiple of this, never past
+    ``max_length`` (1: pad to the batch's longest example). 16 or 32 bounds the batch shapes a
+    compiled model (and its CUDA graphs) meets to about ``max_length / pad_to_multiple``. The
+    extra positions are masked; without dropout what is learned is the same up to float
+    rounding, with it the dropout masks (drawn over the wider tensors) differ."""
     group_by_length: int = Field(50, ge=0)
     """Length-grouped batches: the shuffled examples are cut into groups of this many batches,
     each group sorted by length before it is cut into batches, and the batches shuffled again
@@ -105,6 +118,15 @@ class TrainParams(_Strict):
     max_query_length - 4``."""
     max_query_length: int = Field(64, gt=0)
     """Extractive QA: questions are cut to this many tokens."""
+
+    @model_validator(mode="after")
+    def _compile_mode_needs_compile(self) -> TrainParams:
+        if self.compile_mode != "default" and not self.compile:
+            raise ValueError(
+                f"compile_mode is '{self.compile_mode}' but compile is false: set compile: true "
+                "to train through torch.compile, or remove compile_mode."
+            )
+        return self
 
 
 class CheckpointParams(_Strict):

@@ -27,6 +27,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from harness.config import TrainParams
 from harness.data.batching import epoch_batches
+from harness.data.features import pad_to_multiple
 from harness.errors import HarnessError
 from harness.io import ManifestError, fsync_dir, verify_manifest, write_manifest
 from harness.progress import progress_bar
@@ -276,6 +277,18 @@ def _lengths(features: Sequence[Any], group_by_length: int) -> tuple[list[int], 
     return [int(n or 0) for n in lengths], group_by_length
 
 
+def _pad_id(model: nn.Module) -> int:
+    """The padding token id of ``model``'s configuration (or its encoder's)."""
+    for owner in (model, getattr(model, "encoder", None)):
+        pad = getattr(getattr(owner, "config", None), "pad_token_id", None)
+        if isinstance(pad, int):
+            return pad
+    raise HarnessError(
+        f"pad_to_multiple needs the padding token id, and this {type(model).__name__} has no "
+        "config.pad_token_id: set pad_to_multiple: 1 for it."
+    )
+
+
 def train(
     model: nn.Module,
     features: Sequence[Any],
@@ -315,7 +328,13 @@ def train(
     autocast_enabled = use_cuda and params.bf16
     # torch.compile wraps the same parameters: the optimizer, checkpoints and the caller all keep
     # using ``model`` itself
-    forward = torch.compile(model) if params.compile else model
+    mode = None if params.compile_mode == "default" else params.compile_mode
+    forward = torch.compile(model, mode=mode) if params.compile else model
+    # CUDA graph trees free a graph's outputs when the next step begins; the loop says when
+    cuda_graphs = (
+        params.compile and use_cuda and params.compile_mode in ("reduce-overhead", "max-autotune")
+    )
+    pad_id = _pad_id(model) if params.pad_to_multiple > 1 else 0
     generators = {"data_order": generator, **(extra_generators or {})}
     start = time.perf_counter()
     step = examples = tokens = 0
@@ -409,8 +428,14 @@ def train(
                 group_loss = torch.zeros((), dtype=torch.float64, device=device)
                 for indices in group:
                     cpu_batch = collate([features[i] for i in indices])
+                    if params.pad_to_multiple > 1:
+                        cpu_batch = pad_to_multiple(
+                            cpu_batch, params.pad_to_multiple, params.max_length, pad_id
+                        )
                     tokens += int(cpu_batch["attention_mask"].sum())
                     batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
+                    if cuda_graphs:
+                        torch.compiler.cudagraph_mark_step_begin()
                     with torch.autocast(
                         device.type, dtype=torch.bfloat16, enabled=autocast_enabled
                     ):

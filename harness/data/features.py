@@ -202,6 +202,31 @@ def collate(features: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]
     return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
 
 
+def pad_to_multiple(
+    batch: dict[str, torch.Tensor], multiple: int, cap: int, pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Widen a collated batch's sequence dimension (the last of ``input_ids``) to the next
+    multiple of ``multiple``, at most ``cap`` (or the batch's own width if that is wider).
+
+    Padding is what the collate functions pad with: ``input_ids`` with ``pad_id``, ``labels``
+    with ``IGNORE_INDEX``, every other tensor of the same leading shape (attention mask) with
+    0. Tensors without the sequence dimension (sequence labels, answer positions, task indices)
+    are unchanged.
+    """
+    shape = batch["input_ids"].shape
+    width = shape[-1]
+    target = min(-(-width // multiple) * multiple, max(cap, width))
+    if target == width:
+        return batch
+    widened = {}
+    for key, tensor in batch.items():
+        if tensor.dim() == len(shape) and tensor.shape == shape:
+            fill = pad_id if key == "input_ids" else IGNORE_INDEX if key == "labels" else 0
+            tensor = torch.nn.functional.pad(tensor, (0, target - width), value=fill)
+        widened[key] = tensor
+    return widened
+
+
 def collate_for(kind: str, pad_id: int) -> Callable[[Sequence[Any]], dict[str, torch.Tensor]]:
     """The training collate function of a task kind (labels included)."""
     if kind == "multiple_choice":

@@ -61,3 +61,40 @@ def test_grouping_pads_less_and_keeps_batches_homogeneous() -> None:
 def test_bad_batch_size() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         epoch_batches(LENGTHS, 0, _generator(0))
+
+
+def test_pad_to_multiple_widens_every_sequence_tensor_with_its_own_padding() -> None:
+
+    from harness.data.features import IGNORE_INDEX, pad_to_multiple
+
+    tagging = {
+        "input_ids": torch.tensor([[0, 7, 2], [0, 2, 1]]),
+        "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
+        "labels": torch.tensor([[-100, 3, -100], [-100, -100, -100]]),
+    }
+    wide = pad_to_multiple(tagging, 4, cap=128, pad_id=1)
+    assert wide["input_ids"].tolist() == [[0, 7, 2, 1], [0, 2, 1, 1]]
+    assert wide["attention_mask"].tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
+    assert wide["labels"][:, 3].tolist() == [IGNORE_INDEX, IGNORE_INDEX]
+    # QA: answer positions have no sequence dimension and stay as they are
+    qa = {
+        "input_ids": torch.ones((2, 5), dtype=torch.long),
+        "attention_mask": torch.ones((2, 5), dtype=torch.long),
+        "start_positions": torch.tensor([1, 2]),
+        "end_positions": torch.tensor([3, 4]),
+    }
+    wide = pad_to_multiple(qa, 8, cap=6, pad_id=1)  # capped at max_length
+    assert wide["input_ids"].shape == (2, 6) and wide["attention_mask"][:, 5].tolist() == [0, 0]
+    assert wide["start_positions"] is qa["start_positions"]
+    # multiple choice: (batch, choices, width); the per-example label is untouched
+    choices = {
+        "input_ids": torch.ones((2, 4, 3), dtype=torch.long),
+        "attention_mask": torch.ones((2, 4, 3), dtype=torch.long),
+        "labels": torch.tensor([0, 3]),
+    }
+    wide = pad_to_multiple(choices, 16, cap=128, pad_id=1)
+    assert wide["input_ids"].shape == (2, 4, 16) and wide["labels"].tolist() == [0, 3]
+    assert int(wide["attention_mask"].sum()) == 2 * 4 * 3
+    # already a multiple, or wider than the cap: the batch itself comes back
+    assert pad_to_multiple(tagging, 3, cap=128, pad_id=1) is tagging
+    assert pad_to_multiple(tagging, 4, cap=2, pad_id=1) is tagging
