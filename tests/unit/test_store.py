@@ -493,3 +493,42 @@ def test_failed_copy_of_the_database_changes_nothing(
     assert db.read_bytes() == before
     assert not list(tmp_path.glob(".r.duckdb.ingest-*"))
     assert ingest(db, files, LANGS, SPECS)["added"] == 1
+
+
+def test_ingest_pauses_the_garbage_collector_and_restores_it(
+    tmp_path: Path, files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch runs with the cyclic collector paused (it rescanned the whole heap every 700
+    allocations); afterwards, and after a failed batch, it is back as it was."""
+    import gc
+
+    import harness.results.validate as validate
+
+    seen: list[bool] = []
+    real = validate.validate_files
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validate, "validate_files", spy)
+    assert gc.isenabled()
+    db = tmp_path / "r.duckdb"
+    assert ingest(db, files, LANGS, SPECS)["added"] == 2
+    assert seen == [False] and gc.isenabled()
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("validation died")
+
+    monkeypatch.setattr(validate, "validate_files", broken)
+    with pytest.raises(RuntimeError, match="validation died"):
+        ingest(db, files, LANGS, SPECS)
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that runs without the collector keeps it off
+        monkeypatch.setattr(validate, "validate_files", spy)
+        ingest(db, files, LANGS, SPECS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert len(dump(db)) == 2 + 2 * 5
