@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._report import record  # noqa: E402
 from harness.results.languages import language_rows  # noqa: E402
-from harness.results.store import migrate  # noqa: E402
+from harness.results.store import migrate, refresh_cell_means  # noqa: E402
 
 GROUPS = ["classification", "tagging", "qa", "retrieval", "multi_choice"]
 PAGES = ["Overview", "By language", "By difficulty", "Run details"]
@@ -108,6 +108,7 @@ def build(db: Path, models: int, seed: int = 0) -> int:
     )
     con.register("scores_frame", scores)
     con.execute("INSERT INTO scores BY NAME SELECT * FROM scores_frame")
+    refresh_cell_means(con)  # as every ingest does
     con.execute("COMMIT")
     con.close()
     return len(scores)

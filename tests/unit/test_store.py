@@ -14,10 +14,12 @@ import pytest
 from harness.errors import HarnessError
 from harness.results.queries import leaderboard
 from harness.results.store import (
+    CELL_MEANS,
     SCHEMA_V1,
     SCHEMA_VERSION,
     connect_readonly,
     ingest,
+    require_current_schema,
     schema_version,
 )
 from harness.tasks import Registry
@@ -205,7 +207,7 @@ def test_version_one_database_is_migrated_with_its_rows(tmp_path: Path, files: l
     ingest(db, files, LANGS, SPECS)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert schema_version(con) == SCHEMA_VERSION == 3
+        assert schema_version(con) == SCHEMA_VERSION == 4
         old = con.execute(
             "SELECT harness_version, dvc_stage_hash, inputs FROM runs WHERE model = 'old'"
         ).fetchall()
@@ -532,3 +534,76 @@ def test_ingest_pauses_the_garbage_collector_and_restores_it(
     finally:
         gc.enable()
     assert len(dump(db)) == 2 + 2 * 5
+
+
+def _cell_means(db: Path) -> tuple[list[tuple], list[tuple]]:
+    """(the stored cell_means, the same aggregate computed now from the score rows)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute("SELECT * FROM cell_means ORDER BY ALL").fetchall()
+        live = con.execute(f"SELECT * FROM ({CELL_MEANS}) ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    return stored, live
+
+
+def test_cell_means_is_stored_and_follows_every_ingest(tmp_path: Path, files: list[Path]) -> None:
+    """The leaderboard reads cell_means, a table every ingest recomputes in its transaction:
+    after adding, replacing and a refused batch it is exactly the aggregate of the scores."""
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    stored, live = _cell_means(db)
+    assert stored == live and len(stored) == 1
+    # toy_nli's primary metric is accuracy, English is "en" (0.6), the zero-shot mean is over
+    # the four other languages (0.6 - 0.1 * rank / 4 for ranks 1..4)
+    row = dict(zip(["model", "intermediate", "target", "seed", "harness_version", "split",
+                    "metric", "is_primary", "zero_shot_mean", "english", "n_languages"],
+                   stored[0], strict=True))  # fmt: skip
+    assert row["english"] == pytest.approx(0.6) and row["n_languages"] == 4
+    assert row["zero_shot_mean"] == pytest.approx(0.6 - 0.1 * 2.5 / 4)
+    assert row["is_primary"] and row["intermediate"] == "none"
+    ingest(db, files, LANGS, SPECS)
+    stored, live = _cell_means(db)
+    assert stored == live and len(stored) == 2
+    (tmp_path / "new").mkdir()
+    changed = write(tmp_path / "new", "lex", result("toy_lexical", base=0.9))
+    ingest(db, [changed], LANGS, SPECS, replace=True)
+    after, live = _cell_means(db)
+    assert after == live and after != stored
+    bad = write(tmp_path / "new", "bad", "{not json")
+    with pytest.raises(HarnessError):
+        ingest(db, [bad], LANGS, SPECS)
+    assert _cell_means(db)[0] == after
+
+
+def test_version_three_database_gets_its_cell_means_stored(
+    tmp_path: Path, files: list[Path]
+) -> None:
+    """A version-3 database (cell_means a view) is refused by readers, and the next ingest turns
+    the view into the stored table with the same rows."""
+    db = tmp_path / "r.duckdb"
+    ingest(db, files[:1], LANGS, SPECS)
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE cell_means")
+    con.execute(f"CREATE VIEW cell_means AS {CELL_MEANS}")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        with pytest.raises(HarnessError, match=r"schema version 3.*migrates it in place"):
+            require_current_schema(con, db)
+    finally:
+        con.close()
+    ingest(db, files, LANGS, SPECS)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        kinds = con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name = 'cell_means'"
+        ).fetchall()
+        assert kinds == [("cell_means", "BASE TABLE")]
+        assert schema_version(con) == SCHEMA_VERSION == 4
+    finally:
+        con.close()
+    stored, live = _cell_means(db)
+    assert stored == live and len(stored) == 2
