@@ -536,15 +536,20 @@ def test_ingest_pauses_the_garbage_collector_and_restores_it(
     assert len(dump(db)) == 2 + 2 * 5
 
 
-def _cell_means(db: Path) -> tuple[list[tuple], list[tuple]]:
-    """(the stored cell_means, the same aggregate computed now from the score rows)."""
+def _fetchall(db: Path, sql: str) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        stored = con.execute("SELECT * FROM cell_means ORDER BY ALL").fetchall()
-        live = con.execute(f"SELECT * FROM ({CELL_MEANS}) ORDER BY ALL").fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
-    return stored, live
+
+
+def _cell_means(db: Path) -> tuple[list[tuple], list[tuple]]:
+    """(the stored cell_means, the same aggregate computed now from the score rows)."""
+    return (
+        _fetchall(db, "SELECT * FROM cell_means ORDER BY ALL"),
+        _fetchall(db, f"SELECT * FROM ({CELL_MEANS}) ORDER BY ALL"),
+    )
 
 
 def test_cell_means_is_stored_and_follows_every_ingest(tmp_path: Path, files: list[Path]) -> None:
@@ -595,15 +600,13 @@ def test_version_three_database_gets_its_cell_means_stored(
     finally:
         con.close()
     ingest(db, files, LANGS, SPECS)
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        kinds = con.execute(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            "WHERE table_name = 'cell_means'"
-        ).fetchall()
-        assert kinds == [("cell_means", "BASE TABLE")]
-        assert schema_version(con) == SCHEMA_VERSION == 4
-    finally:
-        con.close()
+    kinds = _fetchall(
+        db,
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_name = 'cell_means'",
+    )
+    assert kinds == [("cell_means", "BASE TABLE")]
+    assert _fetchall(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert SCHEMA_VERSION == 4
     stored, live = _cell_means(db)
     assert stored == live and len(stored) == 2
