@@ -97,6 +97,7 @@ GROUP BY ALL
 """
 """One row per run, split and metric: the mean over the zero-shot languages, the English score
 and the number of zero-shot languages (what the leaderboard aggregates over seeds)."""
+REFRESH_CELL_MEANS = "DELETE FROM cell_means; INSERT INTO cell_means " + CELL_MEANS
 
 VIEWS = """
 CREATE OR REPLACE VIEW gains AS
@@ -182,8 +183,7 @@ def refresh_cell_means(con: duckdb.DuckDBPyConnection) -> None:
     transaction, after its inserts: the table then always matches what the transaction
     commits). At 1M score rows this takes tens of milliseconds, once per ingest rather than on
     every leaderboard query."""
-    con.execute("DELETE FROM cell_means")
-    con.execute(f"INSERT INTO cell_means {CELL_MEANS}")
+    con.execute(REFRESH_CELL_MEANS)
 
 
 def run_key(result: ResultFile) -> str:
