@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 
 ENV = "XTRANSFER_BENCH_REPORT"
+FIELDS = ("bench", "measure", "value", "unit", "baseline", "ratio", "at_least", "at_most",
+          "target_on", "met", "note")  # fmt: skip
+"""The keys of a recorded row, in the order written."""
 
 
 def record(
@@ -42,11 +45,9 @@ def record(
     met: bool | None = None
     if checked is not None and (at_least is not None or at_most is not None):
         met = (at_least is None or checked >= at_least) and (at_most is None or checked <= at_most)
-    row = {
-        "bench": bench, "measure": measure, "value": value, "unit": unit,
-        "baseline": baseline, "ratio": ratio, "at_least": at_least, "at_most": at_most,
-        "target_on": target_on, "met": met, "note": note,
-    }  # fmt: skip
+    values = (bench, measure, value, unit, baseline, ratio, at_least, at_most, target_on, met,
+              note)  # fmt: skip
+    row = dict(zip(FIELDS, values, strict=True))
     path = os.environ.get(ENV)
     if not path:
         return

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-KEYS = {"bench", "measure", "value", "unit", "baseline", "ratio", "at_least", "at_most",
-        "target_on", "met", "note"}  # fmt: skip
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._report import FIELDS
 
 
 def number(value: float, unit: str) -> str:
@@ -49,7 +50,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path}:{number_} is not a recorded row ({exc}).") from exc
-        if not isinstance(row, dict) or set(row) != KEYS:
+        if not isinstance(row, dict) or set(row) != set(FIELDS):
             raise SystemExit(f"{path}:{number_} is not a recorded row: {line[:200]}")
         rows.append(row)
     if not rows:
