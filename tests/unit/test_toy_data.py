@@ -25,6 +25,11 @@ from harness.data.toy import (
     detransliterate,
     generate,
 )
+from harness.data.toy.config import seeded_rng
+from harness.data.toy.grammar import clause_toks, get_np, np_toks
+from harness.data.toy.languages import SPECS
+from harness.data.toy.lexicon import EN_FORMS, HYPERNYM_KEYS, NOUN_CLASS
+from harness.data.toy.sampler import Sampler
 
 SMALL = ToyConfig(
     seed=7,
@@ -513,11 +518,11 @@ def _english_nouns() -> tuple[dict[str, str], dict[str, str]]:
     """Surface form -> class, of the specific person/animal nouns and of their hypernyms."""
     specific: dict[str, str] = {}
     hypernym: dict[str, str] = {}
-    for key, cls in toy._NOUN_CLASS.items():
+    for key, cls in NOUN_CLASS.items():
         if cls not in ("person", "animal"):
             continue
-        target = hypernym if key in toy._HYPERNYM_KEYS else specific
-        for form in toy._EN_FORMS[key].values():
+        target = hypernym if key in HYPERNYM_KEYS else specific
+        for form in EN_FORMS[key].values():
             target[form] = cls
     return specific, hypernym
 
@@ -753,7 +758,7 @@ def test_mc_labels_are_balanced_and_candidates_share_their_words(data: Path) -> 
 
 
 def test_mc_word_overlap_and_length_do_not_decide(world: ToyWorld) -> None:
-    from harness.data.toy_kinds import build_kind_task
+    from harness.data.toy import build_kind_task
 
     config = dataclasses.replace(SMALL, target_train=800, target_dev=0, target_test=200)
     records = build_kind_task("toy_mc", config, world)
@@ -779,14 +784,14 @@ def test_mc_word_overlap_and_length_do_not_decide(world: ToyWorld) -> None:
 
 
 def _realised_np(world: ToyWorld, np_: toy.NP, lang: str) -> str:
-    from harness.data.toy_kinds import realise
+    from harness.data.toy import realise
 
-    toks = toy._np_toks(np_, toy._SPECS[lang].sov)
+    toks = np_toks(np_, SPECS[lang].sov)
     return " ".join(realise(world, toks[1:] if np_.det else toks, lang))
 
 
 def test_qa_answers_are_the_intended_spans_in_every_language(data: Path, world: ToyWorld) -> None:
-    from harness.data.toy_kinds import MAX_CONTEXT_WORDS, qa_items, question_lexicon
+    from harness.data.toy import MAX_CONTEXT_WORDS, qa_items, question_lexicon
 
     seen: set[tuple[str, ...]] = set()
     items = {
@@ -805,7 +810,7 @@ def test_qa_answers_are_the_intended_spans_in_every_language(data: Path, world: 
                 text, start = answers["text"][0], answers["answer_start"][0]
                 assert context[start : start + len(text)] == text
                 # the answer is the asked-for noun phrase (no determiner) of the target clause
-                np_ = toy._get(it.clauses[it.target], it.slot)
+                np_ = get_np(it.clauses[it.target], it.slot)
                 assert text == _realised_np(world, np_, lang)
                 sentences = [world.sentence(c, lang) for c in it.clauses]
                 assert context == " ".join(sentences)
@@ -820,7 +825,7 @@ def test_qa_answers_are_the_intended_spans_in_every_language(data: Path, world: 
 
 
 def test_question_words_follow_the_lexicon_rules(world: ToyWorld) -> None:
-    from harness.data.toy_kinds import QUESTION_WORDS, question_lexicon, realise
+    from harness.data.toy import QUESTION_WORDS, question_lexicon, realise
 
     lex = question_lexicon(SMALL.seed)
     assert lex["en"] == {k: k[2:] for k in QUESTION_WORDS}
@@ -834,20 +839,20 @@ def test_question_words_follow_the_lexicon_rules(world: ToyWorld) -> None:
         assert not set(invented) & every_word and len(set(invented)) == len(invented)
     assert all(re.fullmatch("[\u0400-\u04ff]+", w) for w in lex["xd"].values())
     # realise() is ToyWorld.tokens for a clause's own tokens
-    s = toy._Sampler(toy._rng(SMALL.seed, "test-realise"))
+    s = Sampler(seeded_rng(SMALL.seed, "test-realise"))
     for _ in range(50):
         c = s.clause(passive_p=20)
         for lang in LANGUAGES:
-            toks = toy._clause_toks(c, toy._SPECS[lang].sov)
+            toks = clause_toks(c, SPECS[lang].sov)
             assert " ".join(realise(world, toks, lang)) == world.sentence(c, lang)
 
 
 def test_retrieval_queries_translate_their_targets(data: Path, world: ToyWorld) -> None:
-    from harness.data.toy_kinds import _retrieval
+    from harness.data.toy.retrieval import retrieval_items
 
     seen: set[tuple[str, ...]] = set()
     for split, n in (("test", SMALL.target_test), ("dev", SMALL.target_dev)):
-        clauses = _retrieval(split, n, world, SMALL.seed, seen)
+        clauses = retrieval_items(split, n, world, SMALL.seed, seen)
         targets = [world.sentence(c, "en") for _, c in clauses]
         assert len(set(targets)) == len(targets)  # no duplicate targets within a split
         for lang in LANGUAGES[1:]:
