@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks._report import record  # noqa: E402
 from benchmarks.bench_training import PAD, SIZES, VOCAB, make_features  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
-from harness.data.features import collate  # noqa: E402
-from harness.train import Checkpointing, _load_checkpoint, run_fingerprint, train  # noqa: E402
+from harness.kinds.base import pad_sequences as collate  # noqa: E402
+from harness.model.train import Checkpointing, _load_checkpoint, run_fingerprint, train  # noqa: E402
 
 VARIANTS = {
     "off (baseline)": None,

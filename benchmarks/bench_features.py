@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._report import record  # noqa: E402
 from harness.data.cache import cached_featurize  # noqa: E402
-from harness.modeling import load_tokenizer, train_tokenizer  # noqa: E402
+from harness.model.encoders import load_tokenizer, train_tokenizer  # noqa: E402
 from harness.tasks import Registry  # noqa: E402
 
 WORDS = (

@@ -2,7 +2,7 @@
 
 Each configuration trains a randomly initialised ``XLMRobertaForSequenceClassification`` with the
 XLM-R large configuration (24 layers, hidden 1024, 16 heads, FFN 4096, vocabulary 250,002) through
-the harness's own training loop (:func:`harness.train.train`: bf16 autocast, fused AdamW, SDPA
+the harness's own training loop (:func:`harness.model.train.train`: bf16 autocast, fused AdamW, SDPA
 attention, TF32, dynamic padding, length-grouped batches) on synthetic data with a given length
 distribution, first for ``--warmup`` steps (kernel selection, allocator), then for ``--steps``
 timed steps.
@@ -57,9 +57,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._report import record  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
-from harness.data.features import Feature, collate  # noqa: E402
+from harness.device import pick_device  # noqa: E402
+from harness.kinds.base import Feature  # noqa: E402
+from harness.kinds.base import pad_sequences as collate  # noqa: E402
+from harness.model.train import train  # noqa: E402
 from harness.seeding import configure_compute  # noqa: E402
-from harness.train import pick_device, train  # noqa: E402
 
 SIZES = {
     "large": {"vocab_size": 250_002, "hidden_size": 1024, "num_hidden_layers": 24,
@@ -207,7 +209,7 @@ def flops(
 def timed_batches(features: list[Feature], params: TrainParams, steps: int) -> list[list[int]]:
     """The micro-batches the timed run trains on: replays the harness's seeded batch order."""
     from harness.data.batching import epoch_batches
-    from harness.train import _lengths
+    from harness.model.train import _lengths
 
     lengths, group = _lengths(features, params.group_by_length)
     generator = torch.Generator()
@@ -282,7 +284,7 @@ def run_config(
 def new_model(size: str, device: torch.device) -> Any:
     from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-    from harness.modeling import attention_implementation
+    from harness.device import attention_implementation
 
     config = XLMRobertaConfig(
         max_position_embeddings=514, num_labels=3, pad_token_id=PAD, bos_token_id=0,

@@ -1,8 +1,8 @@
 """Training and evaluation throughput of the harness against the reference approach.
 
 Reference approach (the XTREME reference scripts): Hugging Face ``Trainer`` with every sequence
-padded to the maximum length. Harness: :func:`harness.train.train` (dynamic padding) and
-:func:`harness.evaluate.predict` (length-sorted batches, dynamic padding). Both train the same
+padded to the maximum length. Harness: :func:`harness.model.train.train` (dynamic padding) and
+:func:`harness.model.predict.predict` (length-sorted batches, dynamic padding). Both train the same
 model configuration from the same initial weights, on the same data with an XNLI-like length
 distribution, for the same number of steps, batch size and learning rate; both models are then
 scored on the same held-out set. Throughput counts real (non-padding) tokens, so the two do the
@@ -32,9 +32,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._report import record  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
-from harness.data.features import Feature, collate  # noqa: E402
-from harness.evaluate import predict  # noqa: E402
-from harness.train import pick_device, train  # noqa: E402
+from harness.device import pick_device  # noqa: E402
+from harness.kinds.base import Feature  # noqa: E402
+from harness.kinds.base import pad_sequences as collate  # noqa: E402
+from harness.model.predict import predict  # noqa: E402
+from harness.model.train import train  # noqa: E402
 
 SIZES = {
     "toy": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
@@ -66,7 +68,7 @@ def make_features(n: int, seed: int) -> list[Feature]:
 def new_model(size: str, seed: int) -> Any:
     from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-    from harness.modeling import attention_implementation
+    from harness.device import attention_implementation
 
     config = XLMRobertaConfig(
         vocab_size=VOCAB, max_position_embeddings=MAX_LENGTH + 2, num_labels=3,

@@ -177,7 +177,7 @@ class EvalParams(_Strict):
 
 
 class DifficultyParams(_Strict):
-    """Difficulty measures of the intermediate tasks (:mod:`harness.difficulty`)."""
+    """Difficulty measures of the intermediate tasks (:mod:`harness.stages.difficulty`)."""
 
     train_examples: int = Field(0, ge=0)
     """Fine-tune the difficulty models on a seeded sample of this many training examples
@@ -194,7 +194,7 @@ class DifficultyParams(_Strict):
 
 
 class AnalysisParams(_Strict):
-    """The analysis of gains and their relation to difficulty (:mod:`harness.analysis`)."""
+    """The analysis of gains and their relation to difficulty (:mod:`harness.stages.analyze`)."""
 
     split: str = "test"
     bootstrap_samples: int = Field(1000, ge=100)
@@ -395,6 +395,13 @@ class Params(_Strict):
                 f"Add a 'phase1.{task}' section to params.yaml."
             )
         return value
+
+    def stage_threads(self, stage: str = "") -> int:
+        """CPU threads of a stage process: ``compute.threads``, or the pretraining stage's own
+        ``pretrain.threads`` (it runs alone in its wave of a sweep)."""
+        if stage == "pretrain" and self.pretrain is not None and self.pretrain.threads:
+            return self.pretrain.threads
+        return self.compute.threads
 
     def cell_seeds(self) -> list[int]:
         """Seeds of the phase-2 cells: ``grid.seeds``, or the top-level seed alone."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -109,6 +110,29 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def directory_md5(root: Path) -> tuple[str, int, int]:
+    """DVC's content hash of a folder (``<md5>.dir``, as ``dvc add`` records it with
+    ``hash: md5``), its file count and total size.
+
+    DVC hashes the JSON list of ``{"md5", "relpath"}`` of every file, sorted by path. Computed
+    here from the files alone, so checking a snapshot needs no DVC cache: a fresh clone, whose
+    cache is empty, can verify regenerated data.
+    """
+    files = sorted(
+        (p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()
+    )
+    entries = []
+    size = 0
+    for path in files:
+        data = path.read_bytes()
+        size += len(data)
+        entries.append(
+            {"md5": hashlib.md5(data).hexdigest(), "relpath": path.relative_to(root).as_posix()}
+        )
+    listing = json.dumps(entries, sort_keys=True).encode("utf-8")
+    return hashlib.md5(listing).hexdigest() + ".dir", len(files), size
 
 
 def _files(folder: Path) -> list[str]:

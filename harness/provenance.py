@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from harness.errors import HarnessError
 
 PACKAGES = ("torch", "transformers", "tokenizers", "numpy", "datasets", "seqeval", "dvc")
 
@@ -104,6 +105,45 @@ def pinned_md5(pin_file: Path) -> str | None:
         return None
 
 
+def verify_pinned(dvc_file: Path) -> None:
+    """Raise unless the folder that ``dvc_file`` pins has exactly the pinned content hash."""
+    import yaml
+
+    from harness.io import directory_md5
+
+    if not dvc_file.is_file():
+        raise HarnessError(
+            f"'{dvc_file}' is missing, so there is no pinned snapshot to check against. Run "
+            "from the repository root, or pass --no-verify."
+        )
+    try:
+        pinned = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"][0]
+        expected, folder = str(pinned["md5"]), dvc_file.parent / str(pinned["path"])
+    except (yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        raise HarnessError(
+            f"'{dvc_file}' is not a DVC file pinning one folder ({exc!r}); restore it from git."
+        ) from exc
+    if pinned.get("hash", "md5") != "md5" or not expected.endswith(".dir"):
+        raise HarnessError(
+            f"'{dvc_file}' does not pin a folder with DVC 3 md5 hashes; re-pin with `dvc add "
+            f"{pinned['path']}` (DVC >= 3)."
+        )
+    if not folder.is_dir():
+        raise HarnessError(
+            f"'{folder}', pinned by '{dvc_file}', does not exist: run `harness data`."
+        )
+    actual, nfiles, size = directory_md5(folder)
+    if actual != expected:
+        raise HarnessError(
+            f"The data in '{folder}' do not match the snapshot pinned in '{dvc_file}': hash "
+            f"{actual} ({nfiles} files, {size} bytes), pinned {expected} "
+            f"({pinned.get('nfiles')} files, {pinned.get('size')} bytes). If you changed the "
+            "toy generator or its settings on purpose, pin the new snapshot with `dvc add "
+            f"{pinned['path']}` and commit '{dvc_file.name}'; otherwise regenerate with "
+            "`harness data` or `dvc checkout`."
+        )
+
+
 def changed_files(cwd: Path = Path(".")) -> list[str] | None:
     """Tracked files with uncommitted changes (None outside a git checkout). ``dvc.lock`` is left
     out: ``dvc repro`` itself rewrites it while the pipeline runs."""
@@ -131,7 +171,7 @@ def replication_check(
     (``data.dvc``), and every Hub revision (``(what, revision)``) a commit hash. Returns
     ``{"exact": bool, "reasons": [...], "data_md5", "pinned_md5"}``; each reason says what is
     not pinned or not as pinned."""
-    from harness.data.snapshot import directory_md5
+    from harness.io import directory_md5
 
     reasons: list[str] = []
     if git_commit is None or changed is None:

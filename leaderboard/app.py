@@ -33,6 +33,7 @@ from harness.results.views import (
     load_difficulty,
     load_runs,
     load_scores,
+    load_tier_count,
     overview,
     select,
 )
@@ -62,11 +63,14 @@ def _runs(db: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _scores(db: str, split: str, excluded: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Open briefly, read, close: the app never holds the database open."""
+def _scores(
+    db: str, split: str, excluded: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Open briefly, read, close: the app never holds the database open. Returns the scores,
+    the difficulty measures and the number of difficulty tiers (``difficulty.tiers``)."""
     con = connect_readonly(Path(db))
     try:
-        return load_scores(con, split, excluded), load_difficulty(con)
+        return load_scores(con, split, excluded), load_difficulty(con), load_tier_count(con)
     finally:
         con.close()
 
@@ -270,15 +274,18 @@ def _show_label(value: str) -> str:
     return "gain over baseline" if value == "gain" else "score"
 
 
-def page_by_difficulty(url: Url, rows: pd.DataFrame, difficulty: pd.DataFrame) -> None:
+def page_by_difficulty(
+    url: Url, rows: pd.DataFrame, difficulty: pd.DataFrame, n_tiers: int = 3
+) -> None:
     measures = sorted(difficulty["measure"].unique())
     if not measures:
         st.info("No difficulty measures for the intermediate tasks yet.")
         return
     measure = url.choice("Difficulty measure", "measure", measures, where=st)
     band = url.choice("Languages (resource class, Joshi et al. 2020)", "band", BANDS, where=st)
-    tier = url.choice("Difficulty tier", "tier", ["all", "1", "2", "3"], where=st)
-    frame, correlation = difficulty_relation(rows, difficulty, measure, band)
+    levels = ["all", *(str(t) for t in range(1, n_tiers + 1))]
+    tier = url.choice("Difficulty tier", "tier", levels, where=st)
+    frame, correlation = difficulty_relation(rows, difficulty, measure, band, n_tiers)
     if tier != "all":
         frame = frame[frame["tier"] == int(tier)]
     if frame.empty:
@@ -287,7 +294,7 @@ def page_by_difficulty(url: Url, rows: pd.DataFrame, difficulty: pd.DataFrame) -
     frame = _points(frame, ["gain"])
     st.caption(
         "One point per intermediate task: its difficulty against its mean zero-shot gain over "
-        "the chosen languages and every target task (points). Tier 1 = easiest third."
+        "the chosen languages and every target task (points). Tier 1 = the easiest tasks."
     )
     points = (
         alt.Chart(frame)
@@ -377,7 +384,7 @@ def main() -> None:
     excluded = url.several(
         "Leave out harness versions", "exclude", sorted(runs["harness_version"].unique())
     )
-    scores, difficulty = _scores(str(db), split, tuple(excluded))
+    scores, difficulty, n_tiers = _scores(str(db), split, tuple(excluded))
     chosen_seed = None if seed == MEAN else int(seed)
     rows = select(scores, model, benchmark, chosen_seed)
     url.publish()
@@ -397,7 +404,7 @@ def main() -> None:
             url, select(scores, model, benchmark, chosen_seed, include_train_language=True)
         )
     else:
-        page_by_difficulty(url, rows, difficulty)
+        page_by_difficulty(url, rows, difficulty, n_tiers)
     url.publish()
 
 

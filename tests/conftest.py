@@ -20,7 +20,52 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 @pytest.fixture(scope="session")
 def tokenizer() -> Any:
-    from harness.modeling import train_tokenizer
+    from harness.model.encoders import train_tokenizer
 
     lines = [" ".join(WORDS.split()[i:] + WORDS.split()[:i]) for i in range(len(WORDS.split()))]
     return train_tokenizer(lines * 20, vocab_size=120)
+
+
+# --- the kind protocol, called as the tests of one kind call it ------------------------------
+
+
+def kind_spec(kind: str, name: str = "t", labels: list[str] | None = None) -> Any:
+    """A throwaway spec of ``kind`` (its kind's methods read the name and labels only)."""
+    from harness.tasks import TaskSpec
+
+    return TaskSpec.model_construct(name=name, kind=kind, labels=labels or [])
+
+
+def collate_for(kind: str, pad_id: int) -> Any:
+    """The training collate function of ``kind``."""
+    from harness import kinds
+
+    return lambda features: kinds.get(kind).collate(features, pad_id)
+
+
+def kind_score(
+    kind: str,
+    predictions: Any,
+    golds: Any,
+    normalisation: str = "squad",
+    language: str | None = None,
+) -> dict[str, float]:
+    """Every metric of ``kind`` (extractive QA: MLQA's normalisation for a task named mlqa)."""
+    from harness import kinds
+
+    spec = kind_spec(kind, "mlqa" if normalisation == "mlqa" else "t")
+    return kinds.get(kind).score(spec, predictions, golds, language)
+
+
+def kind_example_stats(
+    kind: str,
+    predictions: Any,
+    golds: Any,
+    normalisation: str = "squad",
+    language: str | None = None,
+) -> dict[str, list[list[float]]]:
+    """Per-example sufficient statistics of ``kind``."""
+    from harness import kinds
+
+    spec = kind_spec(kind, "mlqa" if normalisation == "mlqa" else "t")
+    return kinds.get(kind).example_stats(spec, predictions, golds, language)

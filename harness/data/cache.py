@@ -1,9 +1,10 @@
-"""A content-addressed cache of tokenised features.
+"""Featurisation of examples by their task's kind, through a content-addressed cache.
 
 The same task data is tokenised by the same tokenizer many times over a grid: every phase-2 run of
 a target task (one per intermediate setting and seed), every evaluation. The key hashes what the
 features depend on — the examples themselves, the tokenizer's full definition, the task's kind and
-label set, ``max_length``, for extractive QA ``doc_stride`` and ``max_query_length``, and
+label set, ``max_length``, the settings the kind reads (extractive QA: ``doc_stride`` and
+``max_query_length``; :meth:`~harness.kinds.base.TaskKind.feature_key`), and
 :data:`FEATURES_VERSION` — so a hit is exact and a change anywhere
 misses. Entries are written atomically; an unreadable entry is recomputed and overwritten, never
 trusted. The cache is an accelerator outside DVC: deleting it changes no result.
@@ -12,7 +13,6 @@ trusted. The cache is an accelerator outside DVC: deleting it changes no result.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -22,12 +22,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.data.features import FeatureSettings, featurize
-from harness.data.sources import Example
+from harness import kinds
+from harness.kinds.base import Example, FeatureSettings
 from harness.tasks import TaskSpec
 
 FEATURES_VERSION = 2  # 2: tagging windows, multiple choice, extractive QA
 """Bump when featurisation changes what it produces for the same inputs."""
+
+
+def featurize(
+    spec: TaskSpec,
+    examples: Sequence[Example],
+    tokenizer: Any,
+    max_length: int,
+    settings: FeatureSettings | None = None,
+) -> list[Any]:
+    """The model inputs of ``examples`` as ``spec``'s kind makes them (refused for a kind
+    without a task head)."""
+    kind = kinds.of(spec)
+    kind.check_trainable(spec)
+    return kind.featurize(spec, examples, tokenizer, max_length, settings or FeatureSettings())
 
 
 def _tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -57,8 +71,9 @@ def cache_key(
     digest = hashlib.sha256()
     header: dict[str, Any] = {"version": FEATURES_VERSION, "kind": spec.kind, "labels": spec.labels,
               "max_length": max_length, "tokenizer": _tokenizer_fingerprint(tokenizer)}  # fmt: skip
-    if spec.kind == "extractive_qa":  # the only kind the settings change
-        header["settings"] = dataclasses.asdict(settings or FeatureSettings())
+    settings_key = kinds.of(spec).feature_key(settings or FeatureSettings())
+    if settings_key is not None:  # only for the kinds the settings change
+        header["settings"] = settings_key
     digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
     for example in examples:
         digest.update(json.dumps(example, sort_keys=True, ensure_ascii=False).encode("utf-8"))
@@ -74,7 +89,7 @@ def cached_featurize(
     cache_dir: Path | None,
     settings: FeatureSettings | None = None,
 ) -> list[Any]:
-    """:func:`~harness.data.features.featurize`, through the cache in ``cache_dir`` (None: off).
+    """:func:`featurize`, through the cache in ``cache_dir`` (None: off).
     Entries hold ``(number of examples, features)``: tagging and QA give several features (windows)
     to a long example."""
     if cache_dir is None:

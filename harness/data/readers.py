@@ -1,7 +1,7 @@
 """Readers for the formats raw XTREME / XTREME-R data is distributed in.
 
 Each reader takes the resolved file (or file stem) of one split and language and returns rows
-whose keys are the canonical fields of the task kind (see :data:`harness.tasks.KIND_FIELDS`)
+whose keys are the canonical fields of the task kind (:attr:`harness.kinds.base.TaskKind.fields`)
 plus ``id`` and, where the source has them, extra keys (kept for provenance and mining).
 Problems in a file raise :class:`HarnessError` naming the file, the line and what is wrong.
 

@@ -1,7 +1,8 @@
 """Reading task examples from their source into canonical records.
 
 Every reader returns a list of dicts with the canonical fields of the task kind
-(:data:`harness.tasks.KIND_FIELDS`) plus ``id``.
+(:attr:`harness.kinds.base.TaskKind.fields`) plus ``id``, each checked by the kind
+(:meth:`~harness.kinds.base.TaskKind.check_example`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness import kinds
 from harness.errors import HarnessError
-from harness.tasks import KIND_FIELDS, LABELLED_KINDS, HubSource, LocalSource, TaskSpec
+from harness.kinds.base import Example
+from harness.tasks import HubSource, LocalSource, TaskSpec
 
-Example = dict[str, Any]
+__all__ = ["Example", "load_examples"]
 
 
 def load_examples(
@@ -112,7 +115,8 @@ def _canonical(
 ) -> Example:
     out: Example = {"id": str(row.get("id", f"{split}-{language}-{index}"))}
     where = f"Task '{spec.name}' ({split}, {language}) row {index}"
-    for field in KIND_FIELDS[spec.kind]:
+    kind = kinds.of(spec)
+    for field in kind.fields:
         column = spec.column(field)
         names = [column] if isinstance(column, str) else column
         values = [_value(row, c) for c in names]
@@ -123,58 +127,5 @@ def _canonical(
                 f"{sorted(row)}. Fix `columns` in the spec."
             )
         out[field] = values[0] if isinstance(column, str) else values
-    if spec.kind in LABELLED_KINDS:
-        _check_labels(spec, out, where)
-    elif spec.kind == "extractive_qa":
-        _check_answers(out, where)
+    kind.check_example(spec, out, where)
     return out
-
-
-def _check_labels(spec: TaskSpec, out: Example, where: str) -> None:
-    labels = set(spec.labels)
-    # Hub datasets store labels as class indices in the order of the spec's label list.
-    if spec.kind == "tagging" and isinstance(out["tags"], list):
-        out["tags"] = [_label_name(spec, t) for t in out["tags"]]
-    elif "label" in out:
-        out["label"] = _label_name(spec, out["label"])
-    if spec.kind == "tagging":
-        tokens, tags = out["tokens"], out["tags"]
-        if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
-            raise HarnessError(f"{where}: tokens and tags must be lists of the same length.")
-        bad = sorted({t for t in tags if t not in labels})
-        if bad:
-            raise HarnessError(
-                f"{where} has tags {bad} that are not in the spec's labels {spec.labels}."
-            )
-        return
-    if out["label"] not in labels:
-        raise HarnessError(
-            f"{where} has label {out['label']!r}, not one of the spec's labels {spec.labels}."
-        )
-    if spec.kind == "multiple_choice":
-        choices = out["choices"]
-        if not isinstance(choices, list) or len(choices) != len(spec.labels):
-            raise HarnessError(
-                f"{where}: choices must be a list of {len(spec.labels)} strings, one per label "
-                f"{spec.labels}."
-            )
-
-
-def _check_answers(out: Example, where: str) -> None:
-    answers = out["answers"]
-    if (
-        not isinstance(answers, dict)
-        or not isinstance(answers.get("text"), list)
-        or not isinstance(answers.get("answer_start"), list)
-        or len(answers["text"]) != len(answers["answer_start"])
-    ):
-        raise HarnessError(
-            f"{where}: answers must be {{'text': [...], 'answer_start': [...]}} with lists of the "
-            "same length (SQuAD format; empty lists for an unanswerable question)."
-        )
-
-
-def _label_name(spec: TaskSpec, value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(spec.labels):
-        return spec.labels[value]
-    return value

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from harness.data.sources import Example
 from harness.errors import HarnessError
-from harness.tasks import TaskSpec
+from harness.kinds.base import Batch, Example, FeatureSettings, TaskKind
+
+if TYPE_CHECKING:
+    from harness.tasks.spec import TaskSpec
 
 
 @dataclass
@@ -76,8 +77,10 @@ def featurize_choices(
     return features
 
 
-def collate_choices(features: Sequence[ChoiceFeature], pad_id: int) -> dict[str, torch.Tensor]:
+def collate_choices(features: Sequence[ChoiceFeature], pad_id: int) -> Batch:
     """Pad to (batch, choices, width), width the longest choice sequence of the batch."""
+    import torch
+
     n_choices = {len(f.input_ids) for f in features}
     if len(n_choices) != 1:
         raise HarnessError(
@@ -95,3 +98,47 @@ def collate_choices(features: Sequence[ChoiceFeature], pad_id: int) -> dict[str,
             attention[row, c, : len(seq)] = 1
         labels[row] = feature.label
     return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+class MultipleChoice(TaskKind):
+    name = "multiple_choice"
+    # context and question may be empty strings; choices is a list of strings (one source
+    # column holding a list, or a list of source columns, one per choice); label is the index
+    # of the right choice or one of the spec's labels
+    fields = ("context", "question", "choices", "label")
+    field_types = MappingProxyType(
+        {"context": "text", "question": "text", "choices": "strings", "label": "label"}
+    )
+    labelled = True
+    primary_metrics = ("accuracy",)
+    reported_metrics = frozenset({"accuracy"})
+
+    def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
+        super().check_example(spec, example, where)
+        choices = example["choices"]
+        if not isinstance(choices, list) or len(choices) != len(spec.labels):
+            raise HarnessError(
+                f"{where}: choices must be a list of {len(spec.labels)} strings, one per label "
+                f"{spec.labels}."
+            )
+
+    def head_class(self, spec: TaskSpec) -> Any:
+        from transformers import AutoModelForMultipleChoice
+
+        return AutoModelForMultipleChoice
+
+    def featurize(
+        self,
+        spec: TaskSpec,
+        examples: Sequence[Example],
+        tokenizer: Any,
+        max_length: int,
+        settings: FeatureSettings,
+    ) -> list[Any]:
+        return list(featurize_choices(spec, examples, tokenizer, max_length))
+
+    def collate(self, features: Sequence[Any], pad_id: int) -> Batch:
+        return collate_choices(features, pad_id)
+
+
+MULTIPLE_CHOICE = MultipleChoice()

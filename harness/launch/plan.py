@@ -137,7 +137,7 @@ def plan_sweep(root: Path, targets: Iterable[str] = ()) -> Plan:
     )
     for name in cache_first:
         # DVC says "not in cache" without looking at the data: check it against the pin
-        from harness.data.snapshot import verify_pinned
+        from harness.provenance import verify_pinned
 
         verify_pinned(Path(name))  # the stage's address: its path from the working directory
     changed = set(status) - set(cache_first)

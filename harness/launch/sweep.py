@@ -385,3 +385,40 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     from harness.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
+
+
+def sweep_command(
+    params_path: Path,
+    executor: str,
+    jobs: int = 1,
+    targets: Sequence[str] = (),
+    dry_run: bool = False,
+    summary: Path | None = None,
+    fork: bool = True,
+    log: Log = print,
+) -> dict[str, Any] | None:
+    """``harness sweep``: print the plan (``dry_run``: JSON on stdout, nothing runs), or run
+    the pending stages of the workspace holding ``params_path`` and write the summary."""
+    from harness.config import load_params
+
+    if executor not in ("local", "slurm"):
+        raise HarnessError(f"Unknown executor '{executor}': choose 'slurm' or 'local'.")
+    params = load_params(params_path)
+    root = params_path.resolve().parent
+    if dry_run:
+        print(json.dumps(plan_sweep(root, targets).as_dict(), indent=2))
+        return None
+    result = run_sweep(
+        root,
+        params.launch,
+        params.cluster,
+        "slurm" if executor == "slurm" else "local",
+        jobs,
+        targets,
+        log=log,
+        fork=fork,
+    )
+    if summary is not None:
+        write_summary(summary, result)
+    log(f"sweep done: {len(result['stages'])} stage(s) ran")
+    return result

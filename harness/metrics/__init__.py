@@ -3,8 +3,8 @@
 The official XTREME / XTREME-R semantics live in the submodules: :mod:`.qa` (SQuAD v1.1 and
 MLQA normalisation, EM/F1), :mod:`.tagging` (seqeval span F1 as the XTREME evaluation computes
 it), :mod:`.retrieval` (BUCC F1, mAP@k, Mewsli-X) and :mod:`.benchmark` (task languages per
-benchmark version, group and overall averages). :mod:`harness.scoring` applies them to files
-in the XTREME submission layout.
+benchmark version, group and overall averages). :mod:`harness.results.xtreme` applies them to files
+in the XTREME submission layout; :mod:`.difficulty` defines the difficulty measures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.metrics.qa import (
-    Normalisation,
     exact_match,
     normalize_mlqa,
     normalize_squad,
@@ -38,7 +37,6 @@ __all__ = [
     "normalize_squad",
     "qa_f1",
     "qa_scores",
-    "score",
     "seqeval_scores",
     "span_f1",
     "token_accuracy",
@@ -62,25 +60,3 @@ def token_accuracy(predictions: Sequence[Sequence[str]], golds: Sequence[Sequenc
     flat_p = [t for seq in predictions for t in seq]
     flat_g = [t for seq in golds for t in seq]
     return accuracy(flat_p, flat_g)
-
-
-def score(
-    kind: str,
-    predictions: Sequence[object],
-    golds: Sequence[object],
-    normalisation: Normalisation = "squad",
-    language: str | None = None,
-) -> dict[str, float]:
-    """Every metric of a task kind. Extractive QA: ``predictions`` are answer texts, ``golds``
-    the gold answer texts of each question, scored with the official semantics of
-    :func:`harness.metrics.qa.qa_scores` (``normalisation``: ``"squad"``, or ``"mlqa"`` with the
-    answers' ``language``)."""
-    if kind == "extractive_qa":
-        pairs = [(str(i), [str(a) for a in g]) for i, g in enumerate(golds)]  # type: ignore[attr-defined]
-        answers = {str(i): str(p) for i, p in enumerate(predictions)}
-        return qa_scores(pairs, answers, normalisation, language)
-    if kind == "tagging":
-        p = [list(x) for x in predictions]  # type: ignore[call-overload]
-        g = [list(x) for x in golds]  # type: ignore[call-overload]
-        return {"f1": span_f1(p, g), "token_accuracy": token_accuracy(p, g)}
-    return {"accuracy": accuracy([str(x) for x in predictions], [str(x) for x in golds])}

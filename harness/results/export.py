@@ -1,4 +1,5 @@
-"""Export the results database to Parquet, CSV or JSON, one file per table or view."""
+"""Export the results database to Parquet, CSV or JSON, one file per table or view (or test
+predictions in the XTREME submission layout, :mod:`harness.results.xtreme`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Literal
 
 import duckdb
 
+from harness.errors import HarnessError
 from harness.io import as_os_error, write_error
 from harness.results.store import connect_readonly, require_current_schema
 
@@ -71,3 +73,25 @@ def export(db_path: Path, out_dir: Path, fmt: Format) -> list[Path]:
     finally:
         con.close()
     return written
+
+
+def export_command(
+    db_path: Path, out_dir: Path, fmt: str, predictions: Path | None = None
+) -> list[Path]:
+    """``harness export``: every table and view in ``fmt`` (parquet, csv, json), or with
+    ``fmt`` xtreme the per-example predictions in ``predictions`` in the XTREME submission
+    layout. Returns the files written."""
+    if fmt == "xtreme":
+        from harness.results.xtreme import export_xtreme
+
+        if predictions is None:
+            raise HarnessError(
+                "--format xtreme needs --predictions: the folder of {task}/{language}.jsonl "
+                "per-example predictions."
+            )
+        return export_xtreme(predictions, out_dir)
+    if fmt not in FORMATS:
+        raise HarnessError(
+            f"Unknown export format '{fmt}'; choose one of {', '.join(FORMATS)} or xtreme."
+        )
+    return export(db_path, out_dir, fmt)

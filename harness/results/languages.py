@@ -8,12 +8,17 @@ the rows of the results database's ``languages`` table.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from harness.config import Params
+from harness.errors import HarnessError
 
 DATA_FILE = "languages.yaml"
 
@@ -102,3 +107,29 @@ def language_rows(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any
         row["xtreme_r"] = False
         rows[code] = row
     return [rows[code] for code in sorted(rows)]
+
+
+def toy_languages(params: Params) -> list[dict[str, Any]]:
+    """The toy profile's languages (English and the pseudo-languages), from the generated data."""
+    path = params.paths.data / "toy" / "languages.json"
+    if not path.is_file():
+        raise HarnessError(f"'{path}' is missing: run `harness data` first.")
+    toy: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return toy
+
+
+def profile_language_rows(params: Params) -> list[dict[str, Any]]:
+    """Language metadata for the results database: every XTREME / XTREME-R language, plus the
+    toy profile's pseudo-languages when it is active."""
+    return language_rows(toy_languages(params) if params.profile == "toy" else ())
+
+
+def resource_band(resource_class: float | None) -> str:
+    """Joshi et al. classes in three bands, for slicing."""
+    if resource_class is None or pd.isna(resource_class):
+        return "unknown"
+    if resource_class <= 2:
+        return "low (0-2)"
+    if resource_class == 3:
+        return "mid (3)"
+    return "high (4-5)"

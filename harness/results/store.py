@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.results.files import ResultFile
+from harness.results.schema import ResultFile, run_key
 from harness.tasks import LocalSource, TaskSpec
 
 if TYPE_CHECKING:
@@ -110,9 +110,17 @@ JOIN runs br ON br.model = r.model AND br.target_task = r.target_task AND br.see
 JOIN scores b ON b.run_id = br.run_id AND b.language = s.language AND b.split = s.split
              AND b.metric = s.metric;
 CREATE OR REPLACE VIEW difficulty_tiers AS
-SELECT model, measure, task, avg(value) AS value, count(*) AS n_seeds,
-       ntile(3) OVER (PARTITION BY model, measure ORDER BY avg(value), task) AS tier
-FROM difficulty GROUP BY model, measure, task;
+WITH per_task AS (
+    SELECT model, measure, task, avg(value) AS value, count(*) AS n_seeds
+    FROM difficulty GROUP BY model, measure, task
+), setting AS (
+    SELECT coalesce(max(TRY_CAST(value AS INTEGER)), 3) AS n FROM meta
+    WHERE key = 'difficulty_tiers'
+)
+SELECT model, measure, task, value, n_seeds,
+       CAST(ceil(row_number() OVER (PARTITION BY model, measure ORDER BY value, task)
+                 * setting.n / count(*) OVER (PARTITION BY model, measure)) AS INTEGER) AS tier
+FROM per_task, setting;
 CREATE OR REPLACE VIEW seed_gains AS
 SELECT model, intermediate_task, target_task, language, split, metric,
        avg(gain) AS gain, stddev_samp(gain) AS gain_sd, count(*) AS n_seeds
@@ -126,6 +134,12 @@ JOIN tasks t ON t.name = g.target_task AND t.primary_metric = g.metric
 WHERE g.language <> t.train_language
 GROUP BY ALL;
 """
+
+
+TIERS_KEY = "difficulty_tiers"
+"""The ``meta`` key of ``difficulty.tiers``: the view ``difficulty_tiers`` computes each task's
+tier with it, by the rule of :func:`harness.results.stats.tiers` (the rule's one definition;
+a test checks the two agree)."""
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -184,13 +198,6 @@ def refresh_cell_means(con: duckdb.DuckDBPyConnection) -> None:
     commits). At 1M score rows this takes tens of milliseconds, once per ingest rather than on
     every leaderboard query."""
     con.execute(REFRESH_CELL_MEANS)
-
-
-def run_key(result: ResultFile) -> str:
-    """One row per (model, intermediate, target, seed): the leaderboard's unit."""
-    return (
-        f"{result.model}/{result.intermediate_task or 'none'}/{result.target_task}/s{result.seed}"
-    )
 
 
 @contextmanager
@@ -374,9 +381,11 @@ def ingest(
     replace: bool = False,
     quarantine_dir: Path | None = None,
     difficulty: Sequence[tuple[str, str, float, str, int]] = (),
+    tiers: int = 3,
 ) -> dict[str, int]:
     """Validate result files and load the valid ones in one transaction; idempotent on the run
-    key (model, intermediate, target, seed).
+    key (model, intermediate, target, seed). ``tiers`` (``difficulty.tiers``) is stored for the
+    ``difficulty_tiers`` view.
 
     Files that fail validation (:mod:`harness.results.validate`) are moved to ``quarantine_dir``
     beside a report and counted as ``quarantined``; without a quarantine folder any failure
@@ -384,7 +393,7 @@ def ingest(
     refused unless ``replace``. Either way, nothing stored changes unless the batch commits.
 
     ``difficulty`` rows ``(task, measure, value, model, seed)`` (from
-    :func:`harness.difficulty.read_difficulty_file`) replace the stored value of their key in
+    :func:`harness.results.schema.read_difficulty_file`) replace the stored value of their key in
     the same transaction; their count is reported as ``difficulty`` when any are given.
     """
     from harness.results.validate import quarantine, validate_files
@@ -406,7 +415,7 @@ def ingest(
                         + "\n".join(report.as_text(path) for path in sorted(report.problems))
                     )
                 quarantine(report, quarantine_dir)
-            return _write(db_path, copy, report, languages, specs, replace, difficulty)
+            return _write(db_path, copy, report, languages, specs, replace, difficulty, tiers)
         finally:
             copy.discard()  # the working copy, unless it was renamed into place
 
@@ -419,6 +428,7 @@ def _write(
     specs: Sequence[TaskSpec],
     replace: bool,
     difficulty: Sequence[tuple[str, str, float, str, int]],
+    tiers: int,
 ) -> dict[str, int]:
     """Write the valid files of ``report`` in one transaction on the working copy and rename it
     into place (the caller holds the ingest lock)."""
@@ -429,6 +439,7 @@ def _write(
         try:
             con.execute("BEGIN TRANSACTION")
             migrate(con, db_path)
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [TIERS_KEY, str(tiers)])
             con.executemany(
                 "INSERT OR REPLACE INTO languages (code, name, family, genus, script, "
                 "resource_class, distance_rank, xtreme, xtreme_r) "

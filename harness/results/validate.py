@@ -2,13 +2,14 @@
 
 Two layers, each reporting per file:
 
-1. *structure*: the file is JSON and matches :class:`~harness.results.files.ResultFile`
-   (fields, types) — pydantic, in :func:`~harness.results.files.read_result`;
+1. *structure*: the file is JSON and matches :class:`~harness.results.schema.ResultFile`
+   (fields, types) — pydantic, in :func:`~harness.results.schema.read_result`;
 2. *content*: great-expectations suites over pandas frames built from every parsed file of the
    batch at once — metric values in range and not null or NaN, example counts positive, unique
-   keys (within a file and across the batch), known tasks, languages, splits and metrics,
-   completeness (every language of the target task, for every split present), and provenance
-   fields present.
+   keys (within a file and across the batch), known tasks, languages, splits and metrics (the
+   metrics a target's kind reports: :attr:`harness.kinds.base.TaskKind.reported_metrics`),
+   completeness (every language the target's kind scores, for every split present), and
+   provenance fields present.
 
 GX 1.x cannot validate DuckDB tables through SQLAlchemy, so the frames are validated in
 memory, before anything is written; the store never holds a row that failed a check.
@@ -29,22 +30,14 @@ from typing import Any
 
 import pandas as pd
 
+from harness import kinds
+from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.io import atomic_write_text, write_error
-from harness.results.files import ResultFile, read_result
+from harness.results.schema import ResultFile, read_result, run_key
 from harness.tasks import TaskSpec
 
-BASELINE = "none"
 SPLITS = ("dev", "test")
-# The metrics each task kind reports (the primary metric is one of them).
-METRICS_BY_KIND: dict[str, frozenset[str]] = {
-    "classification": frozenset({"accuracy"}),
-    "pair_classification": frozenset({"accuracy"}),
-    "multiple_choice": frozenset({"accuracy"}),
-    "tagging": frozenset({"f1", "token_accuracy", "precision", "recall"}),
-    "extractive_qa": frozenset({"exact_match", "f1"}),
-    "retrieval": frozenset({"f1", "accuracy", "map@20", "precision", "recall"}),
-}
 MAX_ROWS_IN_REPORT = 10
 
 
@@ -151,7 +144,7 @@ def _suites(known_languages: Iterable[str], specs: Sequence[TaskSpec]) -> dict[s
         f"{s.name}:{metric}"
         for s in specs
         if s.role == "target"
-        for metric in METRICS_BY_KIND.get(s.kind, frozenset()) | {s.primary_metric}
+        for metric in kinds.of(s).reported_metrics | {s.primary_metric}
     )
     return {
         "scores": [
@@ -199,8 +192,6 @@ def _frames(
 ) -> dict[str, pd.DataFrame]:
     """The three frames the suites check, built column by column (one list per column; a dict
     per row cost more than the checks)."""
-    from harness.results.store import run_key
-
     scores: dict[str, list[Any]] = {
         column: []
         for column in (
@@ -256,7 +247,7 @@ def _frames(
                 (s.language, s.split) for s in result.scores if s.metric == spec.primary_metric
             }
             for split in sorted({s.split for s in result.scores}):
-                expected = _expected_languages(spec)
+                expected = kinds.of(spec).scored_languages(spec)
                 m = len(expected)
                 coverage["file"] += [file] * m
                 coverage["run_key"] += [key] * m
@@ -268,16 +259,6 @@ def _frames(
         name: pd.DataFrame(columns)
         for name, columns in (("scores", scores), ("runs", runs), ("coverage", coverage))
     }
-
-
-def _expected_languages(spec: TaskSpec) -> list[str]:
-    """The languages a result of ``spec`` must score: every language, except English for the
-    retrieval tasks that retrieve English from another language (Tatoeba, BUCC)."""
-    if spec.kind == "retrieval":
-        from harness.retrieval import scored_languages
-
-        return scored_languages(spec)
-    return list(spec.languages)
 
 
 def _time_order_ok(started: str, finished: str) -> bool:

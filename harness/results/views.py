@@ -12,16 +12,44 @@ page shows the same numbers on every load).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-BASELINE = "none"
-BOOTSTRAP_SAMPLES = 1000
-BOOTSTRAP_SEED = 20260101
+from harness.config import BASELINE
+from harness.results.languages import resource_band
+from harness.results.stats import (
+    BOOTSTRAP_SAMPLES,
+    BOOTSTRAP_SEED,
+    Correlation,
+    bootstrap_mean_interval,
+    spearman_with_interval,
+    tiers,
+)
+
+__all__ = [
+    "BASELINE",
+    "BENCHMARKS",
+    "BOOTSTRAP_SAMPLES",
+    "BOOTSTRAP_SEED",
+    "LANGUAGE_GROUPINGS",
+    "Correlation",
+    "bootstrap_mean_interval",
+    "difficulty_relation",
+    "group_scores",
+    "language_matrix",
+    "load_difficulty",
+    "load_runs",
+    "load_scores",
+    "load_tier_count",
+    "overview",
+    "replication_status",
+    "resource_band",
+    "select",
+    "spearman_with_interval",
+]
 Benchmark = Literal["all", "xtreme", "xtreme_r"]
 BENCHMARKS: dict[str, str] = {"all": "all languages", "xtreme": "XTREME", "xtreme_r": "XTREME-R"}
 LANGUAGE_GROUPINGS = ("family", "script", "resource_class")
@@ -63,6 +91,9 @@ ORDER BY measure, task
 """
 
 
+TIERS_SQL = "SELECT max(TRY_CAST(value AS INTEGER)) FROM meta WHERE key = 'difficulty_tiers'"
+
+
 def load_scores(
     con: duckdb.DuckDBPyConnection, split: str, exclude_versions: Sequence[str] = ()
 ) -> pd.DataFrame:
@@ -79,6 +110,13 @@ def load_difficulty(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Difficulty of each intermediate task by measure: the constructed rank of toy tasks, and
     the measured values of the ``difficulty`` table (mean over models and seeds)."""
     return con.execute(DIFFICULTY_SQL).df()
+
+
+def load_tier_count(con: duckdb.DuckDBPyConnection) -> int:
+    """The number of difficulty tiers the last ingest stored (``difficulty.tiers``; 3 before
+    any was stored)."""
+    row = con.execute(TIERS_SQL).fetchone()
+    return int(row[0]) if row and row[0] is not None else 3
 
 
 def select(
@@ -99,20 +137,6 @@ def select(
     if not include_train_language:
         keep &= ~scores["is_train_language"].astype(bool)
     return scores[keep]
-
-
-def bootstrap_mean_interval(
-    values: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED
-) -> tuple[float, float]:
-    """95 % percentile bootstrap interval of the mean of ``values`` (NaN for fewer than 2)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) < 2:
-        return (float("nan"), float("nan"))
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def overview(rows: pd.DataFrame) -> pd.DataFrame:
@@ -187,72 +211,17 @@ def language_matrix(
     )
 
 
-def resource_band(resource_class: float | None) -> str:
-    """Joshi et al. classes in three bands, for slicing."""
-    if resource_class is None or pd.isna(resource_class):
-        return "unknown"
-    if resource_class <= 2:
-        return "low (0-2)"
-    if resource_class == 3:
-        return "mid (3)"
-    return "high (4-5)"
-
-
-def tiers(values: pd.Series, n: int = 3) -> pd.Series:
-    """Difficulty tiers by quantile (terciles by default): 1 = easiest."""
-    if values.empty:
-        return values
-    ranks = values.rank(method="first")
-    return np.ceil(ranks * n / len(values)).astype(int)
-
-
-@dataclass(frozen=True)
-class Correlation:
-    rho: float
-    low: float
-    high: float
-    n: int
-
-
-def spearman_with_interval(
-    x: Sequence[float], y: Sequence[float], samples: int = BOOTSTRAP_SAMPLES
-) -> Correlation:
-    """Spearman's rho of (x, y) with a 95 % bootstrap interval over the pairs."""
-    from scipy.stats import spearmanr
-
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n = len(xs)
-    if n < 3 or np.unique(xs).size < 2 or np.unique(ys).size < 2:
-        return Correlation(float("nan"), float("nan"), float("nan"), n)
-    rho = float(spearmanr(xs, ys).statistic)
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = resampled_spearman(xs, ys, rng.integers(0, n, size=(samples, n)))
-    draws = draws[~np.isnan(draws)]
-    if not len(draws):
-        return Correlation(rho, float("nan"), float("nan"), n)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return Correlation(rho, float(low), float(high), n)
-
-
-def resampled_spearman(xs: np.ndarray, ys: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Spearman's rho of every resample (row of indices ``idx``) at once, as Pearson's r of the
-    average ranks; NaN where x or y is constant in the resample."""
-    from scipy.stats import rankdata
-
-    rx, ry = rankdata(xs[idx], axis=1), rankdata(ys[idx], axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    norm = np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norm > 0, (rx * ry).sum(axis=1) / norm, np.nan)
-
-
 def difficulty_relation(
-    rows: pd.DataFrame, difficulty: pd.DataFrame, measure: str, band: str = "all"
+    rows: pd.DataFrame,
+    difficulty: pd.DataFrame,
+    measure: str,
+    band: str = "all",
+    n_tiers: int = 3,
 ) -> tuple[pd.DataFrame, Correlation]:
-    """Per intermediate task: its difficulty (``measure``), tier, and mean zero-shot gain over
-    the languages of resource ``band`` (``all`` or a :func:`resource_band` label) and every target
-    task; and the rank correlation of difficulty with gain."""
+    """Per intermediate task: its difficulty (``measure``), tier (of ``n_tiers``,
+    :func:`harness.results.stats.tiers`), and mean zero-shot gain over the languages of resource
+    ``band`` (``all`` or a :func:`resource_band` label) and every target task; and the rank
+    correlation of difficulty with gain."""
     chosen = difficulty[difficulty["measure"] == measure][["task", "value"]]
     part = rows[rows["intermediate"] != BASELINE]
     if band != "all":
@@ -261,5 +230,6 @@ def difficulty_relation(
     frame = chosen.rename(columns={"task": "intermediate", "value": "difficulty"}).merge(
         gains, on="intermediate", how="inner"
     )
-    frame["tier"] = tiers(frame["difficulty"]) if not frame.empty else []
+    tier_of = tiers(dict(zip(frame["intermediate"], frame["difficulty"], strict=True)), n_tiers)
+    frame["tier"] = [tier_of[task] for task in frame["intermediate"]]
     return frame, spearman_with_interval(frame["difficulty"], frame["gain"])

@@ -1,302 +1,49 @@
-"""Task specifications and the registry of known tasks.
+"""Task specifications (:mod:`.spec`) and the registry of known tasks (:mod:`.registry`).
 
 A task spec is a YAML file validated by :class:`TaskSpec` (unknown fields are refused). The
-built-in specs live in ``harness/tasks/builtin``; further folders can be added with
+built-in specs live in ``harness/tasks/builtin`` (toy), ``xtreme`` (the XTREME / XTREME-R
+targets) and ``paper`` (the reference study's intermediate tasks); a profile adds folders with
 ``task_dirs`` in ``params.yaml``.
 """
 
-from __future__ import annotations
+from harness.tasks.registry import (
+    BUILTIN_DIR,
+    BUILTIN_FOLDERS,
+    Registry,
+    load_spec,
+    setting_spec,
+    with_settings,
+)
+from harness.tasks.spec import (
+    BenchmarkEntry,
+    Difficulty,
+    EnglishTraining,
+    HubSource,
+    LocalFormat,
+    LocalSource,
+    Role,
+    TaskSpec,
+    Upstream,
+    XtremeGroup,
+    training_spec,
+)
 
-import re
-from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from harness.errors import HarnessError
-from harness.io import load_yaml_model
-
-BUILTIN_DIR = Path(__file__).parent / "builtin"
-
-Kind = Literal[
-    "classification",
-    "pair_classification",
-    "multiple_choice",
-    "tagging",
-    "extractive_qa",
-    "retrieval",
+__all__ = [
+    "BUILTIN_DIR",
+    "BUILTIN_FOLDERS",
+    "BenchmarkEntry",
+    "Difficulty",
+    "EnglishTraining",
+    "HubSource",
+    "LocalFormat",
+    "LocalSource",
+    "Registry",
+    "Role",
+    "TaskSpec",
+    "Upstream",
+    "XtremeGroup",
+    "load_spec",
+    "setting_spec",
+    "training_spec",
+    "with_settings",
 ]
-Role = Literal["intermediate", "target"]
-XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_choice"]
-
-#: canonical example fields of each kind, in the order the featuriser reads them
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "classification": ("sentence1", "label"),
-    "pair_classification": ("sentence1", "sentence2", "label"),
-    # context and question may be empty strings; choices is a list of strings (one source
-    # column holding a list, or a list of source columns, one per choice); label is the index
-    # of the right choice or one of the spec's labels
-    "multiple_choice": ("context", "question", "choices", "label"),
-    "tagging": ("tokens", "tags"),
-    # answers as in SQuAD: {"text": [...], "answer_start": [...]}; empty lists: unanswerable
-    "extractive_qa": ("context", "question", "answers"),
-    # a query sentence and the sentence it should retrieve (parallel or question/answer pairs)
-    "retrieval": ("query", "target"),
-}
-
-#: kinds whose examples carry a label from the spec's label set
-LABELLED_KINDS = frozenset({"classification", "pair_classification", "multiple_choice", "tagging"})
-
-#: metrics each kind can report; the first is the default primary metric
-KIND_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy",),
-    "pair_classification": ("accuracy",),
-    "multiple_choice": ("accuracy",),
-    "tagging": ("f1", "token_accuracy"),
-    "extractive_qa": ("f1", "exact_match"),
-    "retrieval": ("f1", "accuracy", "map@20"),
-}
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-LocalFormat = Literal["jsonl", "conllu", "panx", "squad_json", "bucc", "tatoeba", "mewslix", "tsv"]
-"""``jsonl``: one JSON object per line. The others are the formats the raw data is distributed
-in, read by :mod:`harness.data.readers`: ``conllu`` (Universal Dependencies, UPOS tags),
-``panx`` (XTREME's WikiANN files, ``lang:token<TAB>tag``), ``squad_json`` (SQuAD v1.1 JSON:
-XQuAD, MLQA, TyDiQA-GoldP, XQuAD-R), ``bucc`` (BUCC 2018 comparable corpora and gold pairs),
-``tatoeba`` (XTREME's Tatoeba parallel files), ``mewslix`` (Mewsli-X JSONL), ``tsv`` (tab
-separated with a header row, e.g. PAWS-X)."""
-
-
-class LocalSource(_Strict):
-    """Files on disk. ``files`` maps split -> file name under ``path``; ``{language}`` in a
-    file name is replaced by the language code (``{language3}`` by its ISO 639-3 code as the
-    Tatoeba files use it)."""
-
-    type: Literal["local"]
-    path: Path
-    format: LocalFormat = "jsonl"
-    files: dict[str, str]
-
-
-class HubSource(_Strict):
-    """A Hugging Face Hub dataset at a pinned revision. ``{language}`` in ``config`` is replaced
-    by the language code; ``splits`` maps our split names to the dataset's."""
-
-    type: Literal["hub"]
-    id: str
-    config: str | None = None
-    revision: str = Field(min_length=7)
-    splits: dict[str, str]
-
-
-class BenchmarkEntry(_Strict):
-    """A target task's place in one benchmark version (XTREME or XTREME-R)."""
-
-    group: XtremeGroup
-    languages: list[str] = Field(min_length=1)
-    """The languages the version evaluates (its test languages)."""
-
-
-class EnglishTraining(_Strict):
-    """One stage of English training data for a target whose ``source`` holds only its
-    evaluation data (XNLI is trained on MNLI, XQuAD on SQuAD v1.1, XCOPA on SIQA then COPA).
-    :func:`training_spec` turns a stage into a task spec that the data loaders read."""
-
-    name: str
-    source: LocalSource | HubSource = Field(discriminator="type")
-    columns: dict[str, str | list[str]] = Field(default_factory=dict)
-    labels: list[str] = Field(default_factory=list)
-    """The stage's label set where it differs from the task's (SIQA has three choices)."""
-
-
-class Upstream(_Strict):
-    """Where data comes from, for people: Hub id/config/revision or a download URL, and notes
-    (a revision is given only where a real commit was found; see ``note``)."""
-
-    what: str
-    hub_id: str | None = None
-    config: str | None = None
-    revision: str | None = None
-    url: str | None = None
-    note: str = ""
-
-
-class Difficulty(_Strict):
-    """Difficulty of an intermediate task set by construction (toy tasks)."""
-
-    rank: int = Field(ge=1)
-    label_noise: float = Field(ge=0, lt=1)
-    rule: str
-
-
-class TaskSpec(_Strict):
-    name: str
-    role: Role
-    kind: Kind
-    description: str = ""
-    source: LocalSource | HubSource = Field(discriminator="type")
-    columns: dict[str, str | list[str]] = Field(default_factory=dict)
-    """Canonical field -> source column, where they differ (for ``choices``: a list of source
-    columns, one per choice, is also accepted). A dotted name (``choices.text``) reaches into a
-    nested column; ``""`` leaves the field empty (a multiple-choice task without a context)."""
-    train_language: str = "en"
-    languages: list[str] = Field(default_factory=lambda: ["en"])
-    """Languages evaluated (targets: every language of the task, English included, except
-    that a retrieval target may leave out the language it retrieves into)."""
-    labels: list[str] = Field(default_factory=list)
-    """The label set (classification, multiple choice: the choice labels, tagging: the tags);
-    empty for extractive QA and retrieval."""
-    skip_labels: list[str | int] = Field(default_factory=list)
-    """Source label values whose rows are left out when reading (SNLI marks pairs without
-    annotator agreement with -1)."""
-    metric: str | None = None
-    """Primary metric; defaults to the first metric of the kind."""
-    xtreme_group: XtremeGroup | None = None
-    difficulty: Difficulty | None = None
-    benchmarks: dict[Literal["xtreme", "xtreme_r"], BenchmarkEntry] = Field(default_factory=dict)
-    """Membership per benchmark version (targets of the paper profile)."""
-    english_training: list[EnglishTraining] = Field(default_factory=list)
-    """English training stages, in order, when ``source`` has no train split of its own."""
-    upstream: list[Upstream] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check(self) -> TaskSpec:
-        if not _NAME.match(self.name):
-            raise ValueError(
-                "name must be 2-64 characters of lower-case letters, digits and '_', starting "
-                f"with a letter (got {self.name!r})"
-            )
-        unknown = set(self.columns) - set(KIND_FIELDS[self.kind])
-        if unknown:
-            raise ValueError(
-                f"columns maps unknown fields {sorted(unknown)}; a {self.kind} task has "
-                f"{list(KIND_FIELDS[self.kind])}"
-            )
-        for field, column in self.columns.items():
-            if isinstance(column, list) and field != "choices":
-                raise ValueError(
-                    f"columns.{field} must name one source column; only 'choices' takes a list"
-                )
-        if self.kind in LABELLED_KINDS and len(self.labels) < 2:
-            raise ValueError(f"a {self.kind} task needs at least 2 labels")
-        if self.kind not in LABELLED_KINDS and self.labels:
-            raise ValueError(f"a {self.kind} task has no label set: remove labels")
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError("labels lists a label twice")
-        if self.metric is not None and self.metric not in KIND_METRICS[self.kind]:
-            raise ValueError(
-                f"metric {self.metric!r} is not available for {self.kind}; choose one of "
-                f"{list(KIND_METRICS[self.kind])}"
-            )
-        if self.role == "target" and self.xtreme_group is None:
-            raise ValueError("a target task needs xtreme_group")
-        # a retrieval target's train_language is the language of its targets (English for
-        # Tatoeba-style pairs): retrieving it from itself is trivial, so it may be left out
-        retrieval_target = self.role == "target" and self.kind == "retrieval"
-        if self.train_language not in self.languages and not retrieval_target:
-            raise ValueError("languages must include train_language")
-        splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
-        needed = ["train", "dev"] + (["test"] if self.role == "target" else [])
-        if self.role == "target" and self.kind == "retrieval":
-            # evaluated straight from the phase-1 encoder: no training split of its own
-            needed = ["test"]
-        if self.english_training:
-            # the evaluation source needs test only; every training stage needs train
-            needed = ["test"] if self.role == "target" else []
-            for stage in self.english_training:
-                src = stage.source
-                stage_splits = src.files if isinstance(src, LocalSource) else src.splits
-                if "train" not in stage_splits:
-                    raise ValueError(f"english_training '{stage.name}' does not name a train split")
-        missing = [s for s in needed if s not in splits]
-        if missing:
-            raise ValueError(f"source does not name the split(s) {missing}")
-        for version, entry in self.benchmarks.items():
-            extra = sorted(set(entry.languages) - set(self.languages))
-            if extra:
-                raise ValueError(f"benchmarks.{version}.languages {extra} are not in languages")
-        return self
-
-    @property
-    def primary_metric(self) -> str:
-        return self.metric or KIND_METRICS[self.kind][0]
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return KIND_METRICS[self.kind]
-
-    def column(self, field: str) -> str | list[str]:
-        return self.columns.get(field, field)
-
-
-def training_spec(spec: TaskSpec, stage: int = -1) -> TaskSpec:
-    """The task spec of one English training stage of ``spec`` (default: the last one, the
-    stage right before evaluation), for the data loaders; ``spec`` itself when it trains on
-    its own source."""
-    if not spec.english_training:
-        return spec
-    train = spec.english_training[stage]
-    return spec.model_copy(
-        update={
-            "source": train.source,
-            "columns": train.columns or spec.columns,
-            "labels": train.labels or spec.labels,
-            "english_training": [],
-        }
-    )
-
-
-def load_spec(path: Path) -> TaskSpec:
-    """Read one task spec, raising :class:`HarnessError` that names the field and the fix."""
-    return load_yaml_model(path, TaskSpec, "Task spec", "fields")
-
-
-class Registry:
-    """All known task specs by name."""
-
-    def __init__(self, specs: dict[str, TaskSpec], origins: dict[str, Path]) -> None:
-        self._specs = specs
-        self.origins = origins
-
-    @classmethod
-    def load(cls, extra_dirs: list[Path] | tuple[Path, ...] = ()) -> Registry:
-        specs: dict[str, TaskSpec] = {}
-        origins: dict[str, Path] = {}
-        for folder in (BUILTIN_DIR, *extra_dirs):
-            if not folder.is_dir():
-                raise HarnessError(
-                    f"Task folder '{folder}' does not exist; fix task_dirs in params.yaml."
-                )
-            for path in sorted(folder.glob("*.yaml")):
-                spec = load_spec(path)
-                if spec.name in specs:
-                    raise HarnessError(
-                        f"Task '{spec.name}' is defined twice: in '{origins[spec.name]}' and "
-                        f"'{path}'. Rename one of them."
-                    )
-                if path.stem != spec.name:
-                    raise HarnessError(
-                        f"Task spec '{path}' names task '{spec.name}'; the file must be called "
-                        f"'{spec.name}.yaml'."
-                    )
-                specs[spec.name] = spec
-                origins[spec.name] = path
-        return cls(specs, origins)
-
-    def get(self, name: str, role: Role | None = None) -> TaskSpec:
-        if name not in self._specs:
-            known = ", ".join(sorted(self._specs)) or "(none)"
-            raise HarnessError(f"Unknown task '{name}'. Known tasks: {known}.")
-        spec = self._specs[name]
-        if role is not None and spec.role != role:
-            raise HarnessError(f"Task '{name}' is a {spec.role} task, not a {role} task.")
-        return spec
-
-    def names(self) -> list[str]:
-        return sorted(self._specs)

@@ -13,8 +13,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.io import MANIFEST, ManifestError, publish_dir, staging_dir, verify_manifest
-from harness.modeling import read_phase, write_phase
-from harness.results.files import read_result, with_checksum
+from harness.model.encoders import read_phase, write_phase
+from harness.results.schema import read_result, with_checksum
 from harness.results.store import ingest
 from harness.results.validate import validate_files
 from tests.reliability.conftest import harness

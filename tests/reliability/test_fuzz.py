@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import HarnessError
-from harness.results.files import read_result, with_checksum
+from harness.results.schema import read_result, with_checksum
 from harness.results.store import ingest
 from harness.results.validate import validate_files
 from harness.tasks import BUILTIN_DIR, Registry, load_spec

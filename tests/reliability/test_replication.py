@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from harness.config import load_params
 from harness.data.snapshot import directory_md5
 from harness.provenance import changed_files, git_state, replication_check
-from harness.results.files import read_result
+from harness.results.schema import read_result
 from harness.results.store import ingest
 from harness.tasks import Registry
 from tests.conftest import REPO
@@ -123,7 +123,7 @@ def cell(tiny_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _evaluate(root: Path, out: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from harness.evaluate import evaluate_cell
+    from harness.stages.evaluate import evaluate_cell
 
     monkeypatch.chdir(root)
     params = load_params(Path("params.yaml"))

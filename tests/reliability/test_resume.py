@@ -19,8 +19,8 @@ from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
 from harness.config import TrainParams
 from harness.io import MANIFEST
+from harness.model.train import Checkpointing, train
 from harness.seeding import seed_everything
-from harness.train import Checkpointing, train
 from tests.reliability.conftest import copy_project, harness
 
 PARAMS = TrainParams(epochs=3, learning_rate=1e-3, batch_size=4, max_length=16)
@@ -256,7 +256,7 @@ def _grouped_run(
 ) -> tuple[dict[str, torch.Tensor], list[int], int]:
     """A run over features with ``input_ids`` (lengths 3..40) and length grouping; returns the
     weights and the padded width x rows of every batch the loop computed."""
-    from harness.data.features import Feature
+    from harness.kinds.base import Feature
 
     rng = random.Random(9)
     features = [

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.analysis import (
-    example_stats,
+from harness.results.stats import (
     kendall,
     metric_of,
     paired_bootstrap_gain,
     rank_correlation,
     spearman,
 )
-from harness.metrics import score
+from tests.conftest import kind_example_stats as example_stats
+from tests.conftest import kind_score as score
 
 
 def test_example_stats_reproduce_the_corpus_metrics() -> None:
@@ -143,7 +143,7 @@ def _cell(
     folder: Path, setting: str, seed: int, accuracy_by_language: dict[str, np.ndarray]
 ) -> None:
     """A result file and its per-example file for one toy_nli cell."""
-    from harness.evaluate import examples_path
+    from harness.results.schema import examples_path
     from tests.unit.test_store import result
 
     data = result(None if setting == "none" else setting, "toy_nli")
@@ -171,7 +171,7 @@ def _cell(
 def test_analyze_end_to_end(tmp_path: Path) -> None:
     """Three intermediate tasks whose gain falls with their difficulty, two seeds: gains equal
     the per-example means, the correlation is -1 with a tight interval, files are written."""
-    from harness.analysis import analyze
+    from harness.stages.analyze import analyze
     from tests.unit.test_store import LANGS
 
     cells, difficulty = tmp_path / "cells", tmp_path / "difficulty"
@@ -218,8 +218,8 @@ def test_analyze_end_to_end(tmp_path: Path) -> None:
 
 
 def test_analyze_needs_the_per_example_files(tmp_path: Path) -> None:
-    from harness.analysis import analyze
     from harness.errors import HarnessError
+    from harness.stages.analyze import analyze
     from tests.unit.test_store import LANGS
 
     _cell(tmp_path, "none", 1, {lang["code"]: np.ones(3) for lang in LANGS})

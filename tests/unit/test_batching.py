@@ -65,7 +65,8 @@ def test_bad_batch_size() -> None:
 
 def test_pad_to_multiple_widens_every_sequence_tensor_with_its_own_padding() -> None:
 
-    from harness.data.features import IGNORE_INDEX, pad_to_multiple
+    from harness.kinds.base import IGNORE_INDEX
+    from harness.model.train import pad_to_multiple
 
     tagging = {
         "input_ids": torch.tensor([[0, 7, 2], [0, 2, 1]]),

@@ -6,9 +6,11 @@ from typing import Any
 import pytest
 import torch
 
-from harness.data.features import IGNORE_INDEX, FeatureSettings, collate, featurize
+from harness.data.cache import featurize
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
+from harness.kinds.base import IGNORE_INDEX, FeatureSettings
+from harness.kinds.base import pad_sequences as collate
 from harness.tasks import TaskSpec
 from tests.conftest import write_jsonl
 

@@ -12,20 +12,18 @@ import pytest
 import yaml
 
 from harness.config import load_params
-from harness.difficulty import (
-    baseline_error,
+from harness.errors import HarnessError
+from harness.metrics.difficulty import (
     cartography,
     hard_to_learn_share,
     mean_log_loss,
-    measure_task,
-    null_examples,
     pointwise_v_information,
-    read_difficulty_file,
-    tiers,
 )
-from harness.errors import HarnessError
+from harness.results.schema import read_difficulty_file
+from harness.results.stats import tiers
+from harness.stages.difficulty import baseline_error, measure_task, null_examples
 from harness.tasks import Registry
-from tests.conftest import REPO, WORDS, write_jsonl
+from tests.conftest import REPO, WORDS, kind_spec, write_jsonl
 
 
 def test_mean_log_loss_is_in_bits() -> None:
@@ -60,7 +58,10 @@ def test_baseline_error_and_null_inputs() -> None:
     with pytest.raises(HarnessError, match="no dev 'f1'"):
         baseline_error({"dev": {"accuracy": 0.75}}, "f1")
     rows = [{"id": "a", "sentence1": "x y", "sentence2": "z", "label": "l"}]
-    assert null_examples(rows) == [{"id": "a", "sentence1": "", "sentence2": "", "label": "l"}]
+    pair = kind_spec("pair_classification")
+    assert null_examples(pair, rows) == [
+        {"id": "a", "sentence1": "", "sentence2": "", "label": "l"}
+    ]
     assert rows[0]["sentence1"] == "x y"  # the input is not modified
 
 
@@ -85,7 +86,7 @@ def _tiny_encoder(tokenizer: Any, out: Path) -> None:
     import torch
 
     from harness.config import ModelParams
-    from harness.modeling import new_mlm_model, write_phase
+    from harness.model.encoders import new_mlm_model, write_phase
 
     torch.manual_seed(0)
     params = ModelParams(

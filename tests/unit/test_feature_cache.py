@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import harness.data.cache as cache
-from harness.data.cache import cached_featurize
-from harness.data.features import featurize
+from harness.data.cache import cached_featurize, featurize
 from tests.unit.test_data import _spec
 
 PAIRS = [

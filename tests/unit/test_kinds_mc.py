@@ -10,13 +10,15 @@ import pytest
 import torch
 
 from harness.config import ModelParams, TrainParams
-from harness.data.features import collate_for, featurize
+from harness.data.cache import featurize
 from harness.errors import HarnessError
-from harness.evaluate import predict_and_score
 from harness.kinds.multiple_choice import ChoiceFeature
-from harness.modeling import head_class, head_model, new_mlm_model, save_encoder
+from harness.model.encoders import new_mlm_model, save_encoder
+from harness.model.heads import head_class, head_model
+from harness.model.predict import predict_and_score
+from harness.model.train import train
 from harness.tasks import TaskSpec
-from harness.train import train
+from tests.conftest import collate_for
 
 
 def _spec(kind: str = "multiple_choice", labels: list[str] | None = None) -> TaskSpec:
@@ -147,7 +149,7 @@ def test_a_tiny_model_learns_a_learnable_choice(tokenizer: Any, tmp_path: Path) 
     assert scores["accuracy"] >= 0.9
     assert sum(row[0] for row in stats["accuracy"]) / 30 == pytest.approx(scores["accuracy"])
     # the predictions are XCOPA's labels (the choice index): scorable in the submission layout
-    from harness.scoring import score_files, write_predictions
+    from harness.results.xtreme import score_files, write_predictions
 
     written = write_predictions(tmp_path / "submission", "xcopa", "et", predictions)
     gold = tmp_path / "gold.tsv"

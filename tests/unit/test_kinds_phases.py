@@ -15,9 +15,11 @@ import yaml
 
 from harness.config import ModelParams, Params
 from harness.errors import HarnessError
-from harness.evaluate import evaluate_cell, examples_path
-from harness.modeling import new_mlm_model, read_phase, save_encoder, write_phase
-from harness.phases import run_intermediate, run_target
+from harness.model.encoders import new_mlm_model, read_phase, save_encoder, write_phase
+from harness.results.schema import examples_path
+from harness.stages.evaluate import evaluate_cell
+from harness.stages.phase1 import run_intermediate
+from harness.stages.phase2 import run_target
 from harness.tasks import Registry
 from tests.conftest import write_jsonl
 
@@ -162,7 +164,7 @@ def test_heads_ignore_the_label_set_an_encoder_carries(
     it still has two outputs (start, end) and a multiple-choice head one score per choice."""
     from transformers import AutoConfig
 
-    from harness.modeling import head_model
+    from harness.model.heads import head_model
 
     encoder = tmp_path / "encoder3"
     shutil.copytree(setup["encoder"], encoder)

@@ -10,17 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from harness.analysis import example_stats, metric_of
 from harness.config import ModelParams, TrainParams
-from harness.data.features import FeatureSettings, collate_for, featurize
+from harness.data.cache import featurize
 from harness.errors import HarnessError
-from harness.evaluate import EvalSettings, predict_and_score
-from harness.kinds.qa import QAFeature, best_span, decode_answers
-from harness.metrics import score
+from harness.kinds.base import EvalSettings, FeatureSettings
+from harness.kinds.extractive_qa import QAFeature, best_span, decode_answers
 from harness.metrics.qa import qa_scores
-from harness.modeling import head_model, new_mlm_model, save_encoder, train_tokenizer
+from harness.model.encoders import new_mlm_model, save_encoder, train_tokenizer
+from harness.model.heads import head_model
+from harness.model.predict import predict_and_score
+from harness.model.train import train
+from harness.results.stats import metric_of
 from harness.tasks import TaskSpec
-from harness.train import train
+from tests.conftest import collate_for
+from tests.conftest import kind_example_stats as example_stats
+from tests.conftest import kind_score as score
 
 TEXTS = [
     "the teacher saw Anna Berg near the river in New Harbor .",
@@ -212,7 +216,7 @@ def test_a_tiny_qa_model_overfits_a_small_set(qa_tokenizer: Any, tmp_path: Path)
 
 
 def test_qa_statistics_resample_in_the_paired_bootstrap() -> None:
-    from harness.analysis import paired_bootstrap_gain
+    from harness.results.stats import paired_bootstrap_gain
 
     golds = [["anna berg"], ["the river"], ["new harbor"], ["a dog"]]
     system = example_stats("extractive_qa", ["Anna Berg", "river", "harbor", "dog"], golds)

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 import torch
 
-from harness.data.features import IGNORE_INDEX, Feature, featurize, tagging_windows
-from harness.evaluate import _word_tags
+from harness.data.cache import featurize
+from harness.kinds.base import IGNORE_INDEX, Feature
+from harness.kinds.tagging import tagging_windows
+from harness.kinds.tagging import word_tags as _word_tags
 from harness.tasks import TaskSpec
 
 LABELS = ["O", "B-PER", "I-PER"]
@@ -172,8 +174,9 @@ def test_short_sentences_decode_as_before_and_long_ones_are_scored(
     tokenizer: Any, tmp_path: Any
 ) -> None:
     from harness.config import ModelParams
-    from harness.evaluate import predict, predict_and_score
-    from harness.modeling import head_model, new_mlm_model, save_encoder
+    from harness.model.encoders import new_mlm_model, save_encoder
+    from harness.model.heads import head_model
+    from harness.model.predict import predict, predict_and_score
 
     torch.manual_seed(0)
     params = ModelParams(

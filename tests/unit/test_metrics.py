@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics import accuracy, score, span_f1, token_accuracy
+from harness.metrics import accuracy, span_f1, token_accuracy
+from tests.conftest import kind_score as score
 
 
 def test_accuracy() -> None:

@@ -12,20 +12,12 @@ import torch
 import yaml
 
 from harness.config import ModelParams, Params
-from harness.data.features import IGNORE_INDEX, Feature
+from harness.data.mixture import mixture, sampling_weights, slot_counts
 from harness.errors import HarnessError
-from harness.multitask import (
-    MultitaskModel,
-    TaskFeature,
-    collate_multitask,
-    mixture,
-    run_multitask,
-    sampling_weights,
-    setting_spec,
-    slot_counts,
-    with_settings,
-)
-from harness.tasks import Registry, TaskSpec
+from harness.kinds.base import IGNORE_INDEX, Feature
+from harness.model.heads import MultitaskModel, TaskFeature, collate_multitask
+from harness.stages.phase1 import run_multitask
+from harness.tasks import Registry, TaskSpec, setting_spec
 from tests.conftest import write_jsonl
 
 
@@ -97,7 +89,7 @@ def _spec(name: str, kind: str, labels: list[str], folder: str) -> dict[str, Any
 @pytest.fixture
 def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Two small intermediate tasks (pair classification and tagging) and a tiny encoder."""
-    from harness.modeling import new_mlm_model, save_encoder, write_phase
+    from harness.model.encoders import new_mlm_model, save_encoder, write_phase
 
     monkeypatch.chdir(tmp_path)
     pairs = [
@@ -150,7 +142,7 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
             },
         }
     )
-    registry = with_settings(Registry.load(params.task_dirs), params)
+    registry = Registry.for_params(params)
     return {"params": params, "registry": registry, "encoder": encoder, "root": tmp_path}
 
 
@@ -220,7 +212,7 @@ def test_run_trains_one_encoder_on_both_tasks_reproducibly(setup: dict[str, Any]
     phase = json.loads((out / "phase.json").read_text())
     assert phase["task"] == "multi" and phase["phase"] == 1
     # the saved encoder has no heads and loads as the next phase's encoder
-    from harness.modeling import head_model
+    from harness.model.heads import head_model
 
     assert head_model(out, registry.get("pairs"), 1) is not None
     assert _digest(out) != _digest(encoder)

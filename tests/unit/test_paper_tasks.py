@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from harness.config import MultitaskParams, TrainParams
+from harness.data.ccg import UNK, prepare_ccg, read_auto
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.tasks import HubSource, Registry, load_spec
-from harness.tasks.ccg import UNK, prepare_ccg, read_auto
 from tests.conftest import REPO
 
 PAPER_DIR = REPO / "harness" / "tasks" / "paper"

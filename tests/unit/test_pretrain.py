@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from harness.config import ModelParams
-from harness.modeling import new_mlm_model
-from harness.pretrain import MaskedOnlyMlm, MlmCollator, pack
+from harness.model.encoders import new_mlm_model
+from harness.model.mlm import MaskedOnlyMlm, MlmCollator, pack
 
 
 def test_pack_keeps_order_and_respects_the_block() -> None:

@@ -16,17 +16,17 @@ import torch
 import yaml
 
 from harness.config import ModelParams, load_params
+from harness.data.pools import map_pool
 from harness.errors import HarnessError
-from harness.retrieval import (
-    SentenceEncoder,
-    _Cell,
+from harness.kinds.retrieval import (
     best_threshold,
     bitext_accuracy,
-    load_encoder,
     margin_candidates,
-    retrieve_cell,
     topk_cosine,
 )
+from harness.model.encoders import load_encoder
+from harness.model.pooling import SentenceEncoder
+from harness.stages.retrieve import retrieve_cell, score_bucc, score_mean_ap
 from tests.conftest import REPO, write_jsonl
 
 SENTENCES = [
@@ -40,7 +40,7 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness.modeling import new_mlm_model, save_encoder, train_tokenizer, write_phase
+    from harness.model.encoders import new_mlm_model, save_encoder, train_tokenizer, write_phase
 
     words = "the a dog cat teacher saw chased big small red river near did not Anna Berg New Harbor"
     lines = [" ".join(words.split()[i:] + words.split()[:i]) for i in range(len(words.split()))]
@@ -143,7 +143,7 @@ def test_best_threshold_maximises_f1() -> None:
 
 
 def test_mining_real_sentences_drops_texts_under_several_ids(encoder_dir: Path) -> None:
-    from harness.retrieval import mine_pairs
+    from harness.kinds.retrieval import mine_pairs
 
     src = {"d1": SENTENCES[0], "d2": SENTENCES[1], "d3": SENTENCES[2], "d4": SENTENCES[2]}
     eng = {"e1": SENTENCES[0], "e2": SENTENCES[1], "e3": SENTENCES[2], "e4": SENTENCES[3]}
@@ -182,7 +182,7 @@ def _spec(
 def test_bucc_applies_the_dev_threshold_to_test(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.retrieval as retrieval
+    import harness.stages.retrieve as retrieve
 
     data = tmp_path / "bucc"
     sents = {f"s{i}": f"s{i}" for i in range(5)}
@@ -200,7 +200,7 @@ def test_bucc_applies_the_dev_threshold_to_test(
         calls.append(1)
         return mined["sample" if len(calls) == 1 else "training"]
 
-    monkeypatch.setattr(retrieval, "mine_pairs", fake_mine)
+    monkeypatch.setattr(retrieve, "mine_pairs", fake_mine)
     spec = _spec(
         "tiny_bucc", data, "f1", {"dev": "{language}-en.sample", "test": "{language}-en.training"},
         fmt="bucc",
@@ -211,7 +211,7 @@ def test_bucc_applies_the_dev_threshold_to_test(
             pass
 
     params = load_params(REPO / "params.yaml")
-    out = _Cell(params, spec, NoEncoder()).bucc(["dev", "test"], "de")  # type: ignore[arg-type]
+    out = score_bucc(params, spec, NoEncoder(), ["dev", "test"], "de")  # type: ignore[arg-type]
     dev_values, metric, ids, rows, n = out["dev"]
     assert metric == "f1" and math.isclose(dev_values["f1"], 2 / 3)
     test_values, _, ids, rows, n = out["test"]
@@ -220,7 +220,7 @@ def test_bucc_applies_the_dev_threshold_to_test(
     assert ids == list(sents) and n == 5
     sums = np.asarray(rows).sum(axis=0)
     assert list(sums) == [1.0, 2.0, 2.0]
-    from harness.analysis import metric_of
+    from harness.results.stats import metric_of
 
     assert math.isclose(metric_of("f1", np.asarray(rows)), test_values["f1"])
 
@@ -249,7 +249,7 @@ def test_map_at_20_equals_the_metric_module(tmp_path: Path, encoder_dir: Path) -
     spec = _spec("tiny_map", tmp_path / "d", "map@20", {"test": "test.{language}.jsonl"})
     params = load_params(REPO / "params.yaml")
     enc = _encoder(encoder_dir)
-    scored = _Cell(params, spec, enc).mean_ap("test")
+    scored = score_mean_ap(params, spec, enc, "test")
     pool = list(SENTENCES)
     ref_enc = _encoder(encoder_dir)
     p = torch.nn.functional.normalize(ref_enc.encode(pool), dim=1).numpy()
@@ -304,15 +304,15 @@ def test_lareqa_pools_every_sentence_of_every_language(tmp_path: Path, encoder_d
         "tiny_lareqa", folder, "map@20", {"test": "{language}.json"}, "squad_json", ("en", "de")
     )
     params = load_params(REPO / "params.yaml")
-    cell = _Cell(params, spec, _encoder(encoder_dir))
-    queries, pool_ids, pool_texts = cell.map_pool("test")
+    enc = _encoder(encoder_dir)
+    queries, pool_ids, pool_texts = map_pool(spec, "test")
     assert pool_ids == ["en_1_0", "en_1_1", "de_1_0", "de_1_1"]
     assert pool_texts[3] == "de the teacher did not see it."
     assert [(q, gold) for q, _, gold in queries["de"]] == [
         ("q1", {"en_1_0", "de_1_0"}),
         ("q2", {"en_1_1", "de_1_1"}),
     ]
-    scored = cell.mean_ap("test")
+    scored = score_mean_ap(params, spec, enc, "test")
     ref = _encoder(encoder_dir)
     for lang in ("en", "de"):
         order = _dense_ranking(ref, [text for _, text, _ in queries[lang]], pool_texts)
@@ -358,11 +358,11 @@ def test_mewslix_ranks_the_candidate_entities(tmp_path: Path, encoder_dir: Path)
         "tiny_mewslix", folder, "map@20", {"test": "mentions-test.jsonl"}, "mewslix", ("en", "de")
     )
     params = load_params(REPO / "params.yaml")
-    cell = _Cell(params, spec, _encoder(encoder_dir))
-    queries, pool_ids, pool_texts = cell.map_pool("test")
+    enc = _encoder(encoder_dir)
+    queries, pool_ids, pool_texts = map_pool(spec, "test")
     assert pool_ids == list(entities) and pool_texts == list(entities.values())
     assert [(q, gold) for q, _, gold in queries["en"]] == [("m0", {"Q3"}), ("m1", {"Q1"})]
-    scored = cell.mean_ap("test")
+    scored = score_mean_ap(params, spec, enc, "test")
     ref = _encoder(encoder_dir)
     for lang in ("en", "de"):
         order = _dense_ranking(ref, [text for _, text, _ in queries[lang]], pool_texts)
@@ -411,7 +411,7 @@ def test_retrieve_writes_a_valid_result_file(
 ) -> None:
     from typer.testing import CliRunner
 
-    import harness.retrieval as retrieval
+    import harness.model.pooling as retrieval
     from harness.cli import app
 
     ws = _workspace(tmp_path, encoder_dir)
@@ -471,7 +471,7 @@ def test_user_errors(
     evaluation: list[str] | None,
     needle: str,
 ) -> None:
-    from harness.cli import _registry
+    from harness.tasks import Registry
 
     ws = _workspace(tmp_path, encoder_dir, **retrieval_params)
     monkeypatch.chdir(ws)
@@ -481,5 +481,7 @@ def test_user_errors(
             update={"evaluation": params.evaluation.model_copy(update={"splits": evaluation})}
         )
     with pytest.raises(HarnessError, match=needle):
-        retrieve_cell(params, _registry(params), "none", task, Path(encoder), Path("out.json"))
+        retrieve_cell(
+            params, Registry.for_params(params), "none", task, Path(encoder), Path("out.json")
+        )
     assert not Path("out.json").exists()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import HarnessError
-from harness.scoring import (
+from harness.results.xtreme import (
     export_xtreme,
     score_files,
     score_folder,

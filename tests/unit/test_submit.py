@@ -16,8 +16,7 @@ import yaml
 
 from harness.config import load_params
 from harness.errors import HarnessError
-from harness.multitask import with_settings
-from harness.submit import edit_params_text, submit, write_all
+from harness.stages.submit import edit_params_text, submit, write_all
 from harness.tasks import Registry
 from tests.conftest import REPO, write_jsonl
 
@@ -71,7 +70,7 @@ def _hashes(root: Path) -> dict[str, str]:
 def _submit(root: Path, spec_file: Path, dry_run: bool = False, **overrides: Any) -> Any:
     params_path = root / "params.yaml"
     params = load_params(params_path)
-    registry = with_settings(Registry.load(params.task_dirs), params)
+    registry = Registry.for_params(params)
     return submit(spec_file, params_path, params, registry, overrides, dry_run, root)
 
 

@@ -688,7 +688,7 @@ def _eval_files(task: str) -> list[str]:
 
 
 def test_new_tasks_have_the_canonical_fields_of_their_kind(data: Path) -> None:
-    from harness.tasks import KIND_FIELDS
+    from harness import kinds
 
     for task in NEW_TASKS:
         meta = json.loads((data / "tasks" / task / "task.json").read_text(encoding="utf-8"))
@@ -696,7 +696,7 @@ def test_new_tasks_have_the_canonical_fields_of_their_kind(data: Path) -> None:
         assert len(meta["description"]) > 100
         for path in sorted((data / "tasks" / task).glob("*.jsonl")):
             for r in _jsonl(path):
-                assert set(r) == {"id", *KIND_FIELDS[TARGET_TASKS[task]]}, path.name
+                assert set(r) == {"id", *kinds.get(TARGET_TASKS[task]).fields}, path.name
     meta = json.loads((data / "tasks" / "toy_retrieval" / "task.json").read_text())
     assert meta["languages"] == LANGUAGES[1:] and meta["sizes"] == {"dev": 30, "test": 60}
     meta = json.loads((data / "tasks" / "toy_qa" / "task.json").read_text())

@@ -9,8 +9,8 @@ import torch
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
 from harness.config import TrainParams
+from harness.model.train import train
 from harness.seeding import configure_compute, seed_everything
-from harness.train import train
 from tests.reliability.test_resume import _collate
 
 

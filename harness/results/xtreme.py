@@ -414,3 +414,41 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
             )
         rows.append(row)
     return rows
+
+
+def score_submission(
+    predictions: Path,
+    labels: Path,
+    task: str | None = None,
+    language: str | None = None,
+    benchmark: str = "xtreme",
+) -> dict[str, Any]:
+    """``harness score``: with ``task`` and ``language``, one file pair (metric -> value);
+    without, every task folder present under both submission folders, as ``{"summary": group
+    and overall scores, "tasks": per-task tables}``. Values on the official 0-100 scale."""
+    from harness.metrics.benchmark import VERSIONS
+
+    if benchmark not in VERSIONS:
+        raise HarnessError(f"Unknown --benchmark '{benchmark}'; choose xtreme or xtreme_r.")
+    if task is not None:
+        if language is None:
+            raise HarnessError("--task needs --language (the language code of the files).")
+        return score_files(
+            task, language, resolve(predictions, task, language), resolve(labels, task, language)
+        )
+    if not (predictions.is_dir() and labels.is_dir()):
+        raise HarnessError("Without --task, --predictions and --labels must be submission folders.")
+    summary, detailed = score_folder(predictions, labels, benchmark)
+    return {"summary": summary, "tasks": detailed}
+
+
+def score_lines(result: dict[str, Any], one_task: bool) -> list[str]:
+    """The lines ``harness score`` prints for ``result`` (:func:`score_submission`)."""
+    if one_task:
+        return [f"{metric}: {value:.2f}" for metric, value in result.items()]
+    lines = []
+    for name, table in result["tasks"].items():
+        avgs = ", ".join(f"{k}={v:.2f}" for k, v in table.items() if k.startswith("avg"))
+        lines.append(f"{name}: {avgs}")
+    lines += [f"{group}: {value:.2f}" for group, value in result["summary"].items()]
+    return lines

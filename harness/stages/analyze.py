@@ -1,12 +1,13 @@
-"""Gains over the baseline with honest uncertainty, and their relation to task difficulty.
+"""Stage ``analyze``: gains over the baseline with honest uncertainty, and their relation to
+task difficulty (the statistics themselves are in :mod:`harness.results.stats`).
 
 Inputs are files, so ``harness analyze`` is a DVC stage that reruns only when they change:
 
 * the per-example files beside the result files (``results/cells/*.examples.jsonl``, written by
-  :func:`harness.evaluate.evaluate_cell`): for every language, split and metric, each test
-  example's *sufficient statistics* (see :func:`example_stats`), so a metric can be recomputed
-  on any resample of examples;
-* the difficulty files (``results/difficulty/*.json``, :mod:`harness.difficulty`).
+  the evaluate and retrieve stages): for every language, split and metric, each test example's
+  *sufficient statistics* (:meth:`harness.kinds.base.TaskKind.example_stats`), so a metric can
+  be recomputed on any resample of examples;
+* the difficulty files (``results/difficulty/*.json``, :mod:`harness.stages.difficulty`).
 
 Statistics (``B`` bootstrap replicates, fixed seed, percentile intervals):
 
@@ -21,7 +22,7 @@ Statistics (``B`` bootstrap replicates, fixed seed, percentile intervals):
   languages of a group (one language; a language group; all non-English languages) and every
   target task. Two intervals: over *examples and seeds* (the gains recomputed on each bootstrap
   replicate, the tasks fixed: how sure the ranking of the measured gains is) and over *tasks*
-  (resampling the intermediate tasks: :func:`harness.results.views.spearman_with_interval`;
+  (resampling the intermediate tasks: :func:`harness.results.stats.spearman_with_interval`;
   degenerate with only a few tasks).
 """
 
@@ -37,239 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.config import BASELINE, Params
 from harness.errors import HarnessError
-
-BASELINE = "none"
-
-
-# --------------------------------------------------------------------------------------------
-# per-example sufficient statistics
-
-
-def _entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    return set(get_entities(list(tags)))
-
-
-def example_stats(
-    kind: str,
-    predictions: Sequence[Any],
-    golds: Sequence[Any],
-    normalisation: str = "squad",
-    language: str | None = None,
-) -> dict[str, list[list[float]]]:
-    """Per metric, one row of sufficient statistics per example; the corpus-level metric is a
-    function of their column sums (:func:`metric_from_sums`):
-
-    * ``accuracy``: ``[correct]`` (mean);
-    * ``token_accuracy``: ``[correct tokens, tokens]``;
-    * ``f1`` (seqeval span F1, tagging): ``[true-positive spans, predicted spans, gold spans]``;
-    * extractive QA (answer texts against each question's gold texts, ``normalisation`` and
-      ``language`` as :func:`harness.metrics.qa.qa_scores`): ``exact_match``: ``[em]`` (mean);
-      ``f1``: ``[f1, 1]`` (mean; two columns, so not read as span F1).
-    """
-    if kind == "extractive_qa":
-        from harness.metrics.qa import exact_match, qa_f1
-
-        norm: Any = normalisation
-        em_rows: list[list[float]] = []
-        qa_rows: list[list[float]] = []
-        for p, g in zip(predictions, golds, strict=True):
-            if not g:
-                raise HarnessError(
-                    "An extractive-QA example without a gold answer cannot be scored."
-                )
-            em_rows.append([max(exact_match(str(p), str(a), norm, language) for a in g)])
-            qa_rows.append([max(qa_f1(str(p), str(a), norm, language) for a in g), 1.0])
-        return {"exact_match": em_rows, "f1": qa_rows}
-    if kind == "tagging":
-        f1_rows: list[list[float]] = []
-        token_rows: list[list[float]] = []
-        for p, g in zip(predictions, golds, strict=True):
-            pred, gold = _entities(p), _entities(g)
-            f1_rows.append([float(len(pred & gold)), float(len(pred)), float(len(gold))])
-            token_rows.append([float(sum(a == b for a, b in zip(p, g, strict=True))), len(g)])
-        return {"f1": f1_rows, "token_accuracy": token_rows}
-    return {
-        "accuracy": [[float(str(p) == str(g))] for p, g in zip(predictions, golds, strict=True)]
-    }
-
-
-def metric_from_sums(metric: str, sums: np.ndarray) -> np.ndarray:
-    """The metric from column sums of the statistics; ``sums`` has shape (..., columns).
-    Three columns of ``f1`` are span F1's (tp, predicted, gold); two columns are a sum and a
-    count (token accuracy, QA's per-question F1)."""
-    sums = np.asarray(sums, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if metric == "f1" and sums.shape[-1] == 3:
-            tp, pred, gold = sums[..., 0], sums[..., 1], sums[..., 2]
-            denominator = pred + gold
-            return np.where(
-                denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), 0.0
-            )
-        if sums.shape[-1] == 1:
-            raise HarnessError(f"metric_from_sums needs the example count for '{metric}'.")
-        return sums[..., 0] / sums[..., 1]
-
-
-def metric_of(metric: str, stats: np.ndarray) -> float:
-    """Corpus-level metric of an (examples, columns) array of statistics."""
-    stats = np.asarray(stats, dtype=np.float64)
-    if metric == "accuracy" or stats.shape[1] == 1:
-        return float(stats[:, 0].mean())
-    return float(metric_from_sums(metric, stats.sum(axis=0)))
-
-
-def _resampled_metric(metric: str, stats: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The metric on every resample (rows of example indices ``idx``)."""
-    if stats.shape[1] == 1:
-        return stats[idx, 0].mean(axis=-1)
-    return metric_from_sums(metric, stats[idx].sum(axis=-2))
-
-
-# --------------------------------------------------------------------------------------------
-# gains with a paired bootstrap over examples and seeds
-
-
-@dataclass(frozen=True)
-class Gain:
-    gain: float
-    low: float
-    high: float
-    p_value: float
-    n_examples: int
-    n_seeds: int
-
-
-def paired_bootstrap_gain(
-    system: Sequence[np.ndarray],
-    baseline: Sequence[np.ndarray],
-    metric: str,
-    samples: int = 1000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> tuple[Gain, np.ndarray]:
-    """Gain of ``system`` over ``baseline`` (lists of per-seed (examples, columns) statistics,
-    seed-paired, on the same examples): the point estimate, a percentile interval and the
-    two-sided paired-bootstrap p-value of gain = 0; also the bootstrap replicates of the gain."""
-    if len(system) != len(baseline) or not system:
-        raise HarnessError("A paired bootstrap needs the same seeds for system and baseline.")
-    sys_ = np.stack([np.asarray(s, dtype=np.float64) for s in system])
-    base = np.stack([np.asarray(b, dtype=np.float64) for b in baseline])
-    if sys_.shape != base.shape:
-        raise HarnessError("System and baseline were scored on different examples.")
-    k, n = sys_.shape[0], sys_.shape[1]
-    point = float(
-        np.mean([metric_of(metric, sys_[j]) - metric_of(metric, base[j]) for j in range(k)])
-    )
-    rng = np.random.default_rng(seed)
-    seed_idx = rng.integers(0, k, size=(samples, k))
-    ex_idx = rng.integers(0, n, size=(samples, n))
-    # per seed and replicate, the metric on the resampled examples; then the resampled seeds
-    per_seed = np.stack(
-        [
-            _resampled_metric(metric, sys_[j], ex_idx) - _resampled_metric(metric, base[j], ex_idx)
-            for j in range(k)
-        ],
-        axis=1,
-    )  # (samples, k)
-    draws = np.take_along_axis(per_seed, seed_idx, axis=1).mean(axis=1)
-    alpha = 1 - confidence
-    low, high = np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    extreme = np.abs(draws - point) >= abs(point) - 1e-12
-    p = float((1 + extreme.sum()) / (samples + 1))
-    return Gain(point, float(low), float(high), p, n, k), draws
-
-
-# --------------------------------------------------------------------------------------------
-# rank correlations
-
-
-@dataclass(frozen=True)
-class RankCorrelation:
-    spearman: float
-    spearman_low: float
-    spearman_high: float
-    kendall: float
-    kendall_low: float
-    kendall_high: float
-    spearman_task_low: float
-    spearman_task_high: float
-    n_tasks: int
-
-
-def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(xs) < 2 or np.unique(xs).size < 2 or np.unique(ys).size < 2:
-        return float("nan")
-    return float(spearmanr(xs, ys).statistic)
-
-
-def kendall(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """Kendall's tau-b (scipy's default)."""
-    from scipy.stats import kendalltau
-
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(xs) < 2 or np.unique(xs).size < 2 or np.unique(ys).size < 2:
-        return float("nan")
-    return float(kendalltau(xs, ys).statistic)
-
-
-def _percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
-    draws = draws[~np.isnan(draws)]
-    if not len(draws):
-        return float("nan"), float("nan")
-    alpha = 1 - confidence
-    low, high = np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(low), float(high)
-
-
-def rank_correlation(
-    difficulty: Sequence[float],
-    gains: Sequence[float],
-    gain_draws: np.ndarray,
-    confidence: float = 0.95,
-) -> RankCorrelation:
-    """Spearman and Kendall of difficulty vs gain across tasks, with intervals over the
-    bootstrap replicates of the gains (``gain_draws``: (samples, tasks)), and Spearman's
-    interval over resampled tasks."""
-    from harness.results.views import resampled_spearman, spearman_with_interval
-
-    d = np.asarray(difficulty, dtype=float)
-    draws = np.asarray(gain_draws, dtype=float)
-    samples, n = draws.shape
-    # the difficulty is fixed and each row of draws is one replicate of the gains: lay them out
-    # so that row r of the index matrix picks (d, draws[r]) for the vectorised Spearman
-    idx = np.arange(samples * n).reshape(samples, n)
-    rho_draws = resampled_spearman(np.tile(d, samples), draws.ravel(), idx)
-    tau_draws = np.array([kendall(d, row) for row in draws])
-    s_low, s_high = _percentile_interval(rho_draws, confidence)
-    k_low, k_high = _percentile_interval(tau_draws, confidence)
-    by_task = spearman_with_interval(list(d), [float(g) for g in gains])
-    return RankCorrelation(
-        spearman=spearman(d, gains),
-        spearman_low=s_low,
-        spearman_high=s_high,
-        kendall=kendall(d, gains),
-        kendall_low=k_low,
-        kendall_high=k_high,
-        spearman_task_low=by_task.low,
-        spearman_task_high=by_task.high,
-        n_tasks=len(d),
-    )
-
-
-def tier_table(values: dict[str, float], n: int) -> dict[str, int]:
-    from harness.difficulty import tiers
-
-    return tiers(values, n)
-
-
-def is_finite(value: float) -> bool:
-    return value is not None and not math.isnan(value)
+from harness.io import atomic_write_text
+from harness.results.languages import profile_language_rows, resource_band
+from harness.results.schema import examples_path, read_difficulty_file, read_result
+from harness.results.stats import paired_bootstrap_gain, rank_correlation, tiers
+from harness.tasks import Registry
 
 
 def load_examples_file(path: Path) -> list[dict[str, Any]]:
@@ -301,9 +76,6 @@ def _load_cells(
 ) -> tuple[dict[CellKey, dict[str, dict[int, np.ndarray]]], dict[str, str]]:
     """Per (model, target, language, primary metric): intermediate -> seed -> statistics; and
     each target's training language."""
-    from harness.evaluate import examples_path
-    from harness.results.files import read_result
-
     cells: dict[CellKey, dict[str, dict[int, np.ndarray]]] = {}
     train_language: dict[str, str] = {}
     files = sorted(p for p in cells_dir.glob("*.json"))
@@ -330,20 +102,36 @@ def _load_cells(
 
 def load_difficulty_files(difficulty_dir: Path) -> pd.DataFrame:
     """Rows (task, measure, value, model, seed) of every difficulty file in the folder."""
-    from harness.difficulty import read_difficulty_file
-
     rows = [row for p in sorted(difficulty_dir.glob("*.json")) for row in read_difficulty_file(p)]
     return pd.DataFrame(rows, columns=["task", "measure", "value", "model", "seed"])
 
 
 def _group_labels(language: dict[str, Any]) -> dict[str, str]:
-    from harness.results.views import resource_band
-
     return {
         "genus": str(language.get("genus") or "unknown"),
         "script": str(language.get("script") or "unknown"),
         "resource_band": resource_band(language.get("resource_class")),
     }
+
+
+def run_analysis(
+    params: Params, registry: Registry, cells_dir: Path, difficulty_dir: Path, out_dir: Path
+) -> dict[str, Any]:
+    """The ``analyze`` stage with the profile's settings (``analysis``, ``difficulty.tiers``),
+    languages and tasks' training languages."""
+    a = params.analysis
+    return analyze(
+        cells_dir,
+        difficulty_dir,
+        profile_language_rows(params),
+        out_dir,
+        split=a.split,
+        samples=a.bootstrap_samples,
+        confidence=a.confidence,
+        seed=a.bootstrap_seed,
+        n_tiers=params.difficulty.tiers,
+        train_languages={spec.name: spec.train_language for spec in registry.specs()},
+    )
 
 
 def analyze(
@@ -362,8 +150,6 @@ def analyze(
     """Gains with intervals and tests, difficulty tiers and difficulty-gain correlations;
     writes ``gains.csv``, ``difficulty.csv``, ``correlations.csv``, ``difficulty_gain.csv``
     (the plot's points) and ``metrics.json`` (DVC metrics) into ``out_dir``."""
-    from harness.io import atomic_write_text
-
     cells, default_train = _load_cells(cells_dir, split)
     train_languages = {**default_train, **(train_languages or {})}
     meta = {lang["code"]: lang for lang in languages}
@@ -429,7 +215,7 @@ def analyze(
         mean = difficulty.groupby(["model", "measure", "task"])["value"].mean().reset_index()
         for (model, measure), part in mean.groupby(["model", "measure"]):
             values = dict(zip(part["task"], part["value"], strict=True))
-            for task, tier in tier_table(values, n_tiers).items():
+            for task, tier in tiers(values, n_tiers).items():
                 diff_rows.append(
                     {
                         "model": model,
@@ -598,62 +384,3 @@ def _metrics(
             part.sort_values(["value", "task"])["task"]
         )
     return out
-
-
-def print_tables(tables: dict[str, Any], confidence: float) -> None:
-    """The analysis in the terminal (rich): gains, difficulty, correlations."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    level = f"{100 * confidence:g}%"
-    gains: pd.DataFrame = tables["gains"]
-    table = Table(title=f"Gain over the baseline (points; {level} bootstrap interval)")
-    for column in ("target", "language", "intermediate", "gain", "interval", "p", "seeds"):
-        table.add_column(
-            column, justify="left" if column in ("target", "language", "intermediate") else "right"
-        )
-    for row in gains.itertuples():
-        mark = " *" if row.significant else ""
-        table.add_row(
-            str(row.target),
-            str(row.language),
-            str(row.intermediate),
-            f"{100 * row.gain:+.2f}{mark}",
-            f"[{100 * row.low:+.2f}, {100 * row.high:+.2f}]",
-            f"{row.p_value:.3f}",
-            str(row.n_seeds),
-        )
-    console.print(table)
-    difficulty: pd.DataFrame = tables["difficulty"]
-    if not difficulty.empty:
-        dt = Table(title="Difficulty of the intermediate tasks (higher = harder; tier 1 = easiest)")
-        for column in ("measure", "task", "value", "tier"):
-            dt.add_column(column)
-        for row in difficulty.sort_values(["measure", "value"]).itertuples():
-            dt.add_row(str(row.measure), str(row.task), f"{row.value:.4f}", str(row.tier))
-        console.print(dt)
-    correlations: pd.DataFrame = tables["correlations"]
-    if not correlations.empty:
-        ct = Table(
-            title=f"Rank correlation of difficulty with gain ({level} intervals over "
-            "examples and seeds)"
-        )
-        for column in ("measure", "grouping", "group", "tasks", "Spearman", "Kendall"):
-            ct.add_column(column)
-        for row in correlations.itertuples():
-            ct.add_row(
-                str(row.measure),
-                str(row.grouping),
-                str(row.group),
-                str(row.n_tasks),
-                _fmt_corr(row.spearman, row.spearman_low, row.spearman_high),
-                _fmt_corr(row.kendall, row.kendall_low, row.kendall_high),
-            )
-        console.print(ct)
-
-
-def _fmt_corr(value: float, low: float, high: float) -> str:
-    if not is_finite(value):
-        return "n/a"
-    return f"{value:+.2f} [{low:+.2f}, {high:+.2f}]"

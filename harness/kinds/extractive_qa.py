@@ -16,14 +16,21 @@ from the start token's first to the end token's last character, without surround
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from harness.data.sources import Example
 from harness.errors import HarnessError
+from harness.kinds.base import Batch, EvalSettings, Example, FeatureSettings, TaskKind
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.config import EvalParams, TrainParams
+    from harness.metrics.qa import Normalisation
+    from harness.tasks.spec import TaskSpec
 
 SPECIAL_TOKENS_IN_PAIR = 4
 """XLM-R's pair format: ``<s> question </s></s> context </s>``."""
@@ -134,7 +141,9 @@ def featurize_qa(
     return features
 
 
-def collate_qa(features: Sequence[QAFeature], pad_id: int) -> dict[str, torch.Tensor]:
+def collate_qa(features: Sequence[QAFeature], pad_id: int) -> Batch:
+    import torch
+
     width = max(len(f.input_ids) for f in features)
     input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(features), width), dtype=torch.long)
@@ -192,3 +201,144 @@ def decode_answers(
         best_span(windows, str(ex["context"]), max_answer_length, n_best)
         for windows, ex in zip(grouped, examples, strict=True)
     ]
+
+
+def qa_normalisation(spec: TaskSpec) -> Normalisation:
+    """The answer normalisation of a QA task, chosen as :func:`harness.results.xtreme.score_files`
+    chooses it: MLQA's language-specific one for MLQA, SQuAD v1.1's for every other task."""
+    return "mlqa" if spec.name == "mlqa" else "squad"
+
+
+class ExtractiveQA(TaskKind):
+    name = "extractive_qa"
+    # answers as in SQuAD: {"text": [...], "answer_start": [...]}; empty lists: unanswerable
+    fields = ("context", "question", "answers")
+    field_types = MappingProxyType({"context": "text", "question": "text", "answers": "answers"})
+    primary_metrics = ("f1", "exact_match")
+    reported_metrics = frozenset({"f1", "exact_match"})
+
+    def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
+        answers = example["answers"]
+        if (
+            not isinstance(answers, dict)
+            or not isinstance(answers.get("text"), list)
+            or not isinstance(answers.get("answer_start"), list)
+            or len(answers["text"]) != len(answers["answer_start"])
+        ):
+            raise HarnessError(
+                f"{where}: answers must be {{'text': [...], 'answer_start': [...]}} with lists of "
+                "the same length (SQuAD format; empty lists for an unanswerable question)."
+            )
+
+    def head_class(self, spec: TaskSpec) -> Any:
+        from transformers import AutoModelForQuestionAnswering
+
+        return AutoModelForQuestionAnswering
+
+    def head_labels(self, spec: TaskSpec) -> list[str]:
+        return ["start", "end"]  # span start and end logits
+
+    def featurize(
+        self,
+        spec: TaskSpec,
+        examples: Sequence[Example],
+        tokenizer: Any,
+        max_length: int,
+        settings: FeatureSettings,
+    ) -> list[Any]:
+        return list(
+            featurize_qa(
+                examples, tokenizer, max_length, settings.doc_stride, settings.max_query_length
+            )
+        )
+
+    def feature_key(self, settings: FeatureSettings) -> dict[str, Any] | None:
+        return dataclasses.asdict(settings)
+
+    def collate(self, features: Sequence[Any], pad_id: int) -> Batch:
+        return collate_qa(features, pad_id)
+
+    def eval_max_length(self, tp: TrainParams, evaluation: EvalParams) -> int:
+        """Contexts are windowed at evaluation as in training (the task's ``max_length``)."""
+        return tp.max_length
+
+    def logits(self, output: Any) -> torch.Tensor:
+        import torch
+
+        return torch.stack([output.start_logits, output.end_logits], dim=-1)
+
+    def decode(
+        self,
+        spec: TaskSpec,
+        features: Sequence[Any],
+        logits: Sequence[torch.Tensor],
+        examples: Sequence[Example],
+        settings: EvalSettings,
+    ) -> list[Any]:
+        return decode_answers(
+            features, logits, examples, settings.max_answer_length, settings.n_best
+        )
+
+    def golds(self, examples: Sequence[Example]) -> list[Any]:
+        return [list(ex["answers"]["text"]) for ex in examples]
+
+    def _normalisation(
+        self, spec: TaskSpec, language: str | None
+    ) -> tuple[Normalisation, str | None]:
+        from harness.metrics.qa import MLQA_LANGUAGES
+
+        normalisation = qa_normalisation(spec)
+        if normalisation != "mlqa":
+            return normalisation, None
+        answer_language = language or spec.train_language
+        if answer_language not in MLQA_LANGUAGES:
+            raise HarnessError(
+                f"MLQA is scored for {', '.join(MLQA_LANGUAGES)}, not '{answer_language}'; "
+                "remove that language from the task's languages."
+            )
+        return normalisation, answer_language
+
+    def score(
+        self,
+        spec: TaskSpec,
+        predictions: Sequence[Any],
+        golds: Sequence[Any],
+        language: str | None = None,
+    ) -> dict[str, float]:
+        """EM and F1 with the official semantics of :func:`harness.metrics.qa.qa_scores`."""
+        from harness.metrics.qa import qa_scores
+
+        normalisation, answer_language = self._normalisation(spec, language)
+        pairs = [(str(i), [str(a) for a in g]) for i, g in enumerate(golds)]
+        answers = {str(i): str(p) for i, p in enumerate(predictions)}
+        return qa_scores(pairs, answers, normalisation, answer_language)
+
+    def example_stats(
+        self,
+        spec: TaskSpec,
+        predictions: Sequence[Any],
+        golds: Sequence[Any],
+        language: str | None = None,
+    ) -> dict[str, list[list[float]]]:
+        """``exact_match``: ``[em]`` (mean); ``f1``: ``[f1, 1]`` (mean; two columns, so not read
+        as span F1). Each answer against each question's gold texts, best gold."""
+        from harness.metrics.qa import exact_match, qa_f1
+
+        normalisation, answer_language = self._normalisation(spec, language)
+        em_rows: list[list[float]] = []
+        f1_rows: list[list[float]] = []
+        for p, g in zip(predictions, golds, strict=True):
+            if not g:
+                raise HarnessError(
+                    "An extractive-QA example without a gold answer cannot be scored."
+                )
+            em_rows.append(
+                [max(exact_match(str(p), str(a), normalisation, answer_language) for a in g)]
+            )
+            f1_rows.append(
+                [max(qa_f1(str(p), str(a), normalisation, answer_language) for a in g), 1.0]
+            )
+        return {"exact_match": em_rows, "f1": f1_rows}
+
+
+EXTRACTIVE_QA = ExtractiveQA()

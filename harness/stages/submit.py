@@ -25,10 +25,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from harness import kinds
 from harness.config import BASELINE, Params, TrainParams
 from harness.data.sources import Example, load_examples
 from harness.errors import HarnessError
-from harness.tasks import KIND_FIELDS, HubSource, LocalSource, Registry, TaskSpec
+from harness.tasks import HubSource, LocalSource, Registry, TaskSpec
 
 #: hyperparameters a submission may override on the command line
 OVERRIDABLE = ("epochs", "learning_rate", "batch_size", "max_length")
@@ -121,22 +122,22 @@ def _explain(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        kind = err["type"]
+        error = err["type"]
         msg = err["msg"]
-        if kind == "missing":
+        if error == "missing":
             fix = f"add field '{loc}'"
-        elif kind == "extra_forbidden":
+        elif error == "extra_forbidden":
             fix = f"remove field '{loc}'" + ("" if "." in loc else f" (a spec has {_FIELDS})")
-        elif kind in ("literal_error", "union_tag_invalid", "enum"):
+        elif error in ("literal_error", "union_tag_invalid", "enum"):
             fix = f"set field '{loc}' to one of the values listed"
-        elif kind == "string_too_short" and loc.endswith("revision"):
+        elif error == "string_too_short" and loc.endswith("revision"):
             fix = "pin the dataset's commit hash (40 hex digits) in source.revision"
-        elif kind == "string_type" and isinstance(err.get("input"), bool):
+        elif error == "string_type" and isinstance(err.get("input"), bool):
             fix = (
                 f"quote the value of field '{loc}' ('yes'): YAML reads unquoted yes/no/on/off/"
                 "true/false as booleans"
             )
-        elif kind == "value_error":
+        elif error == "value_error":
             loc = loc or _field_in(msg)
             fix = "change the spec as the message says"
         else:
@@ -154,12 +155,11 @@ def _field_in(message: str) -> str:
 
 
 def _check_trainable(spec: TaskSpec) -> None:
-    from harness.data.features import TRAINABLE_KINDS
-
-    if spec.kind not in TRAINABLE_KINDS:
+    if not kinds.of(spec).trainable:
+        trainable = [name for name in kinds.names() if kinds.get(name).trainable]
         raise HarnessError(
             f"Task '{spec.name}': field 'kind' is '{spec.kind}', which this harness cannot train "
-            f"as an intermediate task yet. Use one of {sorted(TRAINABLE_KINDS)}."
+            f"as an intermediate task yet. Use one of {trainable}."
         )
 
 
@@ -202,23 +202,21 @@ def _data_dir(spec: TaskSpec, root: Path) -> str | None:
     return posix.as_posix()
 
 
-_STR_FIELDS = {"sentence1", "sentence2", "context", "question", "query", "target"}
-_LIST_FIELDS = {"tokens", "tags", "choices"}
-
-
 def _check_types(spec: TaskSpec, examples: Sequence[Example], split: str) -> None:
+    types = kinds.of(spec).field_types
     for index, example in enumerate(examples[:PROBE_ROWS]):
-        for name in KIND_FIELDS[spec.kind]:
+        for name in kinds.of(spec).fields:
             value = example[name]
             column = spec.column(name)
             expected = None
-            if name in _STR_FIELDS and not isinstance(value, str):
+            held = types.get(name)
+            if held == "text" and not isinstance(value, str):
                 expected = "a string"
-            elif name in _LIST_FIELDS and not (
+            elif held == "strings" and not (
                 isinstance(value, list) and all(isinstance(v, str) for v in value)
             ):
                 expected = "a list of strings"
-            elif name == "label" and not isinstance(value, str):
+            elif held == "label" and not isinstance(value, str):
                 expected = "a label name or its index"
             if expected:
                 raise HarnessError(
@@ -229,7 +227,7 @@ def _check_types(spec: TaskSpec, examples: Sequence[Example], split: str) -> Non
 
 
 def _check_label_use(spec: TaskSpec, examples: Sequence[Example]) -> None:
-    if spec.kind not in ("classification", "pair_classification"):
+    if not kinds.of(spec).every_label_in_train:
         return
     seen = {ex["label"] for ex in examples}
     unused = [label for label in spec.labels if label not in seen]
@@ -265,28 +263,6 @@ def probe(spec: TaskSpec, root: Path) -> dict[str, int]:
     return counts
 
 
-def grid_placement(params: Params, spec: TaskSpec) -> list[str]:
-    """Where a task sits in the active grid, in words (for `harness tasks show`)."""
-    name = spec.name
-    if spec.role == "target":
-        if name not in params.grid.target:
-            return ["not in grid.target (add it and a phase2 entry to run it)"]
-        return [f"grid.target: paired with {', '.join(params.grid.intermediate)}"]
-    lines = []
-    if name in params.grid.intermediate:
-        lines.append(f"grid.intermediate: paired with targets {', '.join(params.grid.target)}")
-    else:
-        lines.append("not in grid.intermediate (submit it or add it by hand to run it)")
-    if name in params.phase1:
-        lines.append(f"phase1: {params.phase1[name].model_dump(exclude_defaults=True)}")
-    if name in params.multitask:
-        lines.append(f"multitask: {params.multitask[name].model_dump(mode='json')}")
-    used_in = [m for m, s in params.multitask.items() if name in s.tasks]
-    if used_in:
-        lines.append(f"part of multi-task setting(s): {', '.join(used_in)}")
-    return lines
-
-
 # ---------------------------------------------------------------------------------------------
 # registering
 
@@ -317,9 +293,9 @@ def plan(
     new_text = edit_params_text(old_text, spec.name, phase1, inputs, new_dir)
     _check_edit(old_text, new_text, spec.name, phase1, inputs, new_dir)
     stages = [f"intermediate@{spec.name}", f"difficulty@{spec.name}"]
-    for kind in ("target", "evaluate"):
+    for stage in ("target", "evaluate"):
         stages += [
-            f"{kind}@{spec.name}-{target}-{seed}"
+            f"{stage}@{spec.name}-{target}-{seed}"
             for target in params.grid.target
             for seed in params.cell_seeds()
         ]

@@ -1,4 +1,5 @@
-"""Difficulty measures of an English intermediate task, one result file per task.
+"""Stage ``difficulty@T``: the difficulty measures of an English intermediate task, one
+difficulty file per task (:mod:`harness.results.schema`).
 
 Every measure is stored oriented so that **higher means harder**, as the leaderboard and the
 analysis read them (tier 1 = easiest):
@@ -30,51 +31,54 @@ analysis read them (tier 1 = easiest):
     ``difficulty.hard_confidence`` and variability below ``difficulty.hard_variability``.
 
 The file also records the raw mean PVI, the per-epoch dev accuracy of ``g`` and the
-cartography summary. :func:`tiers` groups tasks into difficulty tiers per measure.
+cartography summary. Both models are trained by the one training loop
+(:func:`harness.model.train.train`), probed after each epoch through its hook, on plain
+shuffled batches (``group_by_length`` does not apply, so the measured values keep their
+definition) and for a whole number of epochs (``phase1.<task>.epochs`` rounded up). The
+measures apply to the kinds with one label per example and a null input
+(:attr:`~harness.kinds.base.TaskKind.supports_pvi`); a task of another kind gets its baseline
+error only. :func:`harness.results.stats.tiers` groups tasks into tiers per measure.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from harness import kinds
 from harness.config import BASELINE, DifficultyParams, Params, TrainParams
 from harness.data.cache import cached_featurize
-from harness.data.features import Feature, collate
-from harness.data.sources import Example, load_examples
+from harness.data.sources import load_examples
 from harness.errors import HarnessError
-from harness.io import atomic_write_text
-from harness.modeling import head_model, load_tokenizer, read_phase
-from harness.progress import progress_bar
+from harness.kinds.base import Example, Feature
+from harness.metrics.difficulty import (
+    MEASURES,
+    cartography,
+    hard_to_learn_share,
+    mean_log_loss,
+    pointwise_v_information,
+)
+from harness.model.encoders import load_tokenizer, read_phase
+from harness.model.heads import head_model
+from harness.model.predict import predict
+from harness.model.train import train
 from harness.provenance import now
+from harness.results.schema import write_difficulty
 from harness.seeding import seed_everything
 from harness.tasks import Registry, TaskSpec
-from harness.train import _param_groups, pick_device
-
-DIFFICULTY_SCHEMA_VERSION = 1
-MEASURES = ("neg_mean_pvi", "baseline_error", "hard_to_learn")
-"""Stored measures, each oriented so that higher means harder."""
-SEQUENCE_KINDS = frozenset({"classification", "pair_classification"})
 
 
-def null_examples(examples: Sequence[Example]) -> list[Example]:
+def null_examples(spec: TaskSpec, examples: Sequence[Example]) -> list[Example]:
     """The examples with their inputs emptied (labels kept): the null input of V-information."""
-    out = []
-    for ex in examples:
-        null = dict(ex)
-        for field in ("sentence1", "sentence2"):
-            if field in null:
-                null[field] = ""
-        out.append(null)
-    return out
+    kind = kinds.of(spec)
+    return [kind.null_example(ex) for ex in examples]
 
 
 def gold_probabilities(
@@ -82,8 +86,6 @@ def gold_probabilities(
 ) -> tuple[np.ndarray, np.ndarray]:
     """p(gold label | input) for every feature, in input order (float64), and whether the
     predicted label is the gold one."""
-    from harness.evaluate import predict
-
     logits = predict(model, features, pad_id, batch_size, "gold probabilities")
     probs = np.empty(len(features), dtype=np.float64)
     correct = np.empty(len(features), dtype=bool)
@@ -92,76 +94,6 @@ def gold_probabilities(
         probs[i] = float(torch.softmax(lg.double(), dim=-1)[feature.label])
         correct[i] = int(lg.argmax()) == feature.label
     return probs, correct
-
-
-def fit_with_epochs(
-    model: Any,
-    features: Sequence[Feature],
-    pad_id: int,
-    tp: TrainParams,
-    generator: torch.Generator,
-    description: str,
-    on_epoch_end: Callable[[int], None],
-) -> float:
-    """Fine-tune ``model`` as :func:`harness.train.train` does (AdamW, linear warm-up and
-    decay, clipping, seeded order), calling ``on_epoch_end(epoch)`` after every epoch (the model
-    is in eval mode during the call). Returns the last step's loss."""
-    from transformers import get_linear_schedule_with_warmup
-
-    device = pick_device()
-    model.to(device)
-    n = len(features)
-    if n == 0:
-        raise HarnessError(f"{description}: no training examples.")
-    epochs = max(1, math.ceil(tp.epochs))
-    steps_per_epoch = math.ceil(n / tp.batch_size)
-    total = epochs * steps_per_epoch
-    optimizer = torch.optim.AdamW(_param_groups(model, tp.weight_decay), lr=tp.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, round(tp.warmup_ratio * total), total)
-    loss_value = float("nan")
-    with progress_bar(description, total) as advance:
-        for epoch in range(epochs):
-            model.train()
-            order = torch.randperm(n, generator=generator).tolist()
-            for first in range(0, n, tp.batch_size):
-                indices = order[first : first + tp.batch_size]
-                batch = {
-                    k: v.to(device)
-                    for k, v in collate([features[i] for i in indices], pad_id).items()
-                }
-                optimizer.zero_grad(set_to_none=True)
-                loss = model(**batch).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tp.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                loss_value = float(loss.item())
-                advance(loss_value)
-            model.eval()
-            on_epoch_end(epoch)
-    model.eval()
-    return loss_value
-
-
-def cartography(gold_probs_by_epoch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Confidence (mean) and variability (population standard deviation) over epochs of each
-    example's gold-label probability; input shape (epochs, examples)."""
-    probs = np.asarray(gold_probs_by_epoch, dtype=np.float64)
-    return probs.mean(axis=0), probs.std(axis=0)
-
-
-def hard_to_learn_share(
-    confidence: np.ndarray, variability: np.ndarray, max_confidence: float, max_variability: float
-) -> float:
-    """Share of examples in the hard-to-learn region (low confidence, low variability)."""
-    hard = (confidence < max_confidence) & (variability < max_variability)
-    return float(hard.mean()) if len(hard) else float("nan")
-
-
-def pointwise_v_information(p_model: np.ndarray, p_null: np.ndarray) -> np.ndarray:
-    """PVI in bits: log2 g(y|x) - log2 g_null(y|null), per example."""
-    tiny = np.finfo(np.float64).tiny
-    return np.log2(np.maximum(p_model, tiny)) - np.log2(np.maximum(p_null, tiny))
 
 
 def baseline_error(phase1: dict[str, Any], metric: str) -> float:
@@ -178,13 +110,6 @@ def _subset(n: int, k: int, seed: int) -> list[int]:
     if k <= 0 or k >= n:
         return list(range(n))
     return sorted(random.Random(seed).sample(range(n), k))
-
-
-def mean_log_loss(probs: np.ndarray) -> float:
-    """Mean cross-entropy in bits of gold-label probabilities (``inf`` for none)."""
-    if not len(probs):
-        return math.inf
-    return float(-np.log2(np.maximum(probs, np.finfo(np.float64).tiny)).mean())
 
 
 def _train_and_probe(
@@ -210,14 +135,14 @@ def _train_and_probe(
     tokenizer = load_tokenizer(pretrained)
     pad = tokenizer.pad_token_id
     cache = params.paths.cache
-    train = cached_featurize(spec, train_examples, tokenizer, tp.max_length, cache)
+    train_features = cached_featurize(spec, train_examples, tokenizer, tp.max_length, cache)
     dev = cached_featurize(spec, dev_examples, tokenizer, tp.max_length, cache)
     heldout = (
         cached_featurize(spec, heldout_examples, tokenizer, tp.max_length, cache)
         if heldout_examples
         else []
     )
-    probe_features = [train[i] for i in probe]
+    probe_features = [train_features[i] for i in probe]
     model = head_model(pretrained, spec, params.seed)
     batch = params.evaluation.batch_size
     by_epoch: list[np.ndarray] = []
@@ -236,7 +161,21 @@ def _train_and_probe(
             best.update(loss=loss, epoch=epoch)
             selected_dev[:] = [probs]
 
-    fit_with_epochs(model, train, pad, tp, generator, label, on_epoch_end)
+    # the one training loop, for whole epochs, on plain shuffled batches (module docstring)
+    fit_params = tp.model_copy(
+        update={"epochs": max(1, math.ceil(tp.epochs)), "group_by_length": 0}
+    )
+    if not train_features:
+        raise HarnessError(f"{label}: no training examples.")
+    train(
+        model,
+        train_features,
+        lambda fs: kinds.of(spec).collate(fs, pad),
+        fit_params,
+        generator,
+        label,
+        on_epoch_end=on_epoch_end,
+    )
     probe_probs = np.stack(by_epoch) if by_epoch else np.zeros((0, 0))
     return probe_probs, selected_dev[0], dev_accuracy, int(best["epoch"])
 
@@ -258,11 +197,10 @@ def measure_task(
     started, clock = now(), time.monotonic()
     phase1 = read_phase(phase1_dir)
     error = baseline_error(phase1, spec.primary_metric)
-    if spec.kind not in SEQUENCE_KINDS:
+    if not kinds.of(spec).supports_pvi:
         # PVI and cartography are implemented for one label per example; a tagging, multiple
         # choice or QA intermediate task gets the measure that needs no second model
-        result = {
-            "schema_version": DIFFICULTY_SCHEMA_VERSION,
+        content = {
             "task": task,
             "model": params.model.name,
             "seed": params.seed,
@@ -280,8 +218,7 @@ def measure_task(
             "finished_at": now(),
             "seconds": round(time.monotonic() - clock, 3),
         }
-        atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
-        return result
+        return write_difficulty(out_file, content)
     train_examples = load_examples(spec, "train", spec.train_language)
     dev_examples = load_examples(spec, "dev", spec.train_language)
     heldout_examples: list[Example] = []
@@ -309,18 +246,17 @@ def measure_task(
         spec,
         pretrained,
         tp,
-        null_examples(train_examples),
-        null_examples(dev_examples),
+        null_examples(spec, train_examples),
+        null_examples(spec, dev_examples),
         [],
         f"difficulty: {task} (null inputs)",
-        null_examples(heldout_examples),
+        null_examples(spec, heldout_examples),
     )
     pvi = pointwise_v_information(p_model, p_null)
     confidence, variability = cartography(by_epoch)
     hard = hard_to_learn_share(confidence, variability, dp.hard_confidence, dp.hard_variability)
     mean_pvi = float(pvi.mean())
-    result = {
-        "schema_version": DIFFICULTY_SCHEMA_VERSION,
+    content = {
         "task": task,
         "model": params.model.name,
         "seed": params.seed,
@@ -350,37 +286,4 @@ def measure_task(
         "finished_at": now(),
         "seconds": round(time.monotonic() - clock, 3),
     }
-    atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return result
-
-
-def read_difficulty_file(path: Path) -> list[tuple[str, str, float, str, int]]:
-    """Rows ``(task, measure, value, model, seed)`` of one difficulty result file."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        rows = [
-            (str(raw["task"]), str(m), float(v), str(raw["model"]), int(raw["seed"]))
-            for m, v in raw["measures"].items()
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise HarnessError(
-            f"Difficulty file '{path}' is unreadable or incomplete ({exc}); rerun its stage "
-            "(`dvc repro difficulty`)."
-        ) from exc
-    for task, measure, value, _, _ in rows:
-        if not math.isfinite(value):
-            raise HarnessError(
-                f"Difficulty file '{path}': measure '{measure}' of '{task}' is not a finite "
-                "number; rerun its stage."
-            )
-    return rows
-
-
-def tiers(values: dict[str, float], n: int = 3) -> dict[str, int]:
-    """Difficulty tiers by quantile of the values (terciles for ``n=3``): 1 = easiest.
-
-    Ties are broken by task name so the tiers are deterministic."""
-    if n < 1:
-        raise HarnessError("The number of difficulty tiers must be at least 1.")
-    order = sorted(values, key=lambda task: (values[task], task))
-    return {task: math.ceil((rank + 1) * n / len(order)) for rank, task in enumerate(order)}
+    return write_difficulty(out_file, content)

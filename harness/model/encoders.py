@@ -1,4 +1,5 @@
-"""Encoders, task heads, and carrying the encoder from phase to phase.
+"""Encoders and their folders: the toy tokenizer and MLM encoder, loading, saving, and the
+``phase.json`` record that carries an encoder from phase to phase.
 
 Every model folder holds a Hugging Face checkpoint (``save_pretrained``), the tokenizer, and a
 ``phase.json`` describing how it was made. Encoders live in ``models/encoders/{intermediate}``:
@@ -13,12 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import torch
 from transformers import (
-    AutoModelForMultipleChoice,
-    AutoModelForQuestionAnswering,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
     PreTrainedModel,
     PreTrainedTokenizerFast,
     XLMRobertaConfig,
@@ -26,9 +22,9 @@ from transformers import (
 )
 
 from harness.config import ModelParams
+from harness.device import attention_implementation
 from harness.errors import HarnessError
 from harness.io import atomic_write_text, verify_manifest
-from harness.tasks import TaskSpec
 
 PHASE_FILE = "phase.json"
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, then mask
@@ -88,12 +84,6 @@ def new_mlm_model(params: ModelParams, tokenizer: PreTrainedTokenizerFast) -> XL
     return XLMRobertaForMaskedLM(config)
 
 
-def attention_implementation() -> str:
-    """SDPA on CUDA; the eager kernel on CPU, where SDPA with a padding mask measured up to 4x
-    slower for the toy model's short sequences (forward + backward, 2 cores)."""
-    return "sdpa" if torch.cuda.is_available() else "eager"
-
-
 def load_tokenizer(path: Path) -> Any:
     from transformers import AutoTokenizer
 
@@ -104,51 +94,6 @@ def load_tokenizer(path: Path) -> Any:
             f"No usable tokenizer in '{path}': {exc}. Run `harness pretrain` (or `dvc repro "
             "pretrain`) first."
         ) from exc
-
-
-HEAD_CLASSES: dict[str, Any] = {
-    "classification": AutoModelForSequenceClassification,
-    "pair_classification": AutoModelForSequenceClassification,
-    "tagging": AutoModelForTokenClassification,
-    "multiple_choice": AutoModelForMultipleChoice,
-    "extractive_qa": AutoModelForQuestionAnswering,
-}
-
-
-def head_class(spec: TaskSpec) -> Any:
-    """The ``AutoModelFor...`` class of ``spec``'s kind (the only place that chooses it)."""
-    if spec.kind not in HEAD_CLASSES:
-        raise HarnessError(
-            f"Task '{spec.name}' is of kind '{spec.kind}', which has no task head (heads exist "
-            f"for {', '.join(sorted(HEAD_CLASSES))}); retrieval tasks are evaluated from the "
-            "encoder. Leave it out of the training grid in params.yaml."
-        )
-    return HEAD_CLASSES[spec.kind]
-
-
-def head_model(encoder_dir: Path, spec: TaskSpec, seed: int) -> PreTrainedModel:
-    """The encoder in ``encoder_dir`` with a fresh, seeded head for ``spec``'s kind."""
-    auto = head_class(spec)
-    # the head's outputs, set for every kind: an encoder saved after phase 1 carries the label
-    # set of its intermediate task in its config (a 3-way NLI head would give a QA head 3
-    # outputs); QA has two (span start, end), multiple choice scores each choice with one output
-    labels = ["start", "end"] if spec.kind == "extractive_qa" else list(spec.labels)
-    kwargs: dict[str, Any] = {
-        "num_labels": len(labels),
-        "id2label": dict(enumerate(labels)),
-        "label2id": {label: i for i, label in enumerate(labels)},
-    }
-    torch.manual_seed(seed)
-    try:
-        model: PreTrainedModel = auto.from_pretrained(
-            str(encoder_dir), attn_implementation=attention_implementation(), **kwargs
-        )
-    except OSError as exc:
-        raise HarnessError(
-            f"No encoder checkpoint in '{encoder_dir}': {exc}. Run the stage that produces it "
-            "first (`dvc repro` runs stages in order)."
-        ) from exc
-    return model
 
 
 def write_phase(out_dir: Path, info: dict[str, Any]) -> None:
@@ -180,3 +125,28 @@ def save_encoder(model: PreTrainedModel, tokenizer: Any, out_dir: Path) -> None:
     base = getattr(model, model.base_model_prefix)
     base.save_pretrained(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
+
+
+def load_encoder(encoder_dir: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """(model, tokenizer, phase record) of an encoder folder (pretrained or after phase 1):
+    the bare encoder, without a pooler (sentences are mean-pooled, heads read the states)."""
+    from transformers import AutoModel
+
+    if not encoder_dir.is_dir():
+        raise HarnessError(
+            f"Encoder folder '{encoder_dir}' does not exist. Pass the phase-1 encoder "
+            "(models/encoders/<intermediate>) and run the stage that writes it first."
+        )
+    info = read_phase(encoder_dir)
+    tokenizer = load_tokenizer(encoder_dir)
+    try:
+        model = AutoModel.from_pretrained(
+            str(encoder_dir),
+            attn_implementation=attention_implementation(),
+            add_pooling_layer=False,  # the encoder was saved without a pooler
+        )
+    except (OSError, ValueError) as exc:
+        raise HarnessError(
+            f"No encoder checkpoint in '{encoder_dir}': {exc}. Rerun the stage that writes it."
+        ) from exc
+    return model, tokenizer, info

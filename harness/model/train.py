@@ -27,9 +27,10 @@ from transformers import get_linear_schedule_with_warmup
 
 from harness.config import TrainParams
 from harness.data.batching import epoch_batches
-from harness.data.features import pad_to_multiple
+from harness.device import pick_device
 from harness.errors import HarnessError
 from harness.io import ManifestError, fsync_dir, verify_manifest, write_manifest
+from harness.kinds.base import IGNORE_INDEX
 from harness.progress import progress_bar
 
 Batch = dict[str, torch.Tensor]
@@ -91,10 +92,6 @@ def checkpoint_folder(out_dir: Path) -> Path:
 def clear_checkpoints(out_dir: Path) -> None:
     """Remove the checkpoints of a finished stage."""
     shutil.rmtree(checkpoint_folder(out_dir), ignore_errors=True)
-
-
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -277,6 +274,31 @@ def _lengths(features: Sequence[Any], group_by_length: int) -> tuple[list[int], 
     return [int(n or 0) for n in lengths], group_by_length
 
 
+def pad_to_multiple(
+    batch: dict[str, torch.Tensor], multiple: int, cap: int, pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Widen a collated batch's sequence dimension (the last of ``input_ids``) to the next
+    multiple of ``multiple``, at most ``cap`` (or the batch's own width if that is wider).
+
+    Padding is what the collate functions pad with: ``input_ids`` with ``pad_id``, ``labels``
+    with ``IGNORE_INDEX``, every other tensor of the same leading shape (attention mask) with
+    0. Tensors without the sequence dimension (sequence labels, answer positions, task indices)
+    are unchanged.
+    """
+    shape = batch["input_ids"].shape
+    width = shape[-1]
+    target = min(-(-width // multiple) * multiple, max(cap, width))
+    if target == width:
+        return batch
+    widened = {}
+    for key, tensor in batch.items():
+        if tensor.dim() == len(shape) and tensor.shape == shape:
+            fill = pad_id if key == "input_ids" else IGNORE_INDEX if key == "labels" else 0
+            tensor = torch.nn.functional.pad(tensor, (0, target - width), value=fill)
+        widened[key] = tensor
+    return widened
+
+
 def _pad_id(model: nn.Module) -> int:
     """The padding token id of ``model``'s configuration (or its encoder's)."""
     for owner in (model, getattr(model, "encoder", None)):
@@ -299,12 +321,16 @@ def train(
     device: torch.device | None = None,
     checkpointing: Checkpointing | None = None,
     extra_generators: dict[str, torch.Generator] | None = None,
+    on_epoch_end: Callable[[int], None] | None = None,
 ) -> TrainSummary:
     """Train ``model`` in place on ``features``; the model's forward must return ``.loss``.
 
     With ``checkpointing`` enabled, the run saves periodic checkpoints and first resumes from
     the newest valid one of the same run (see :class:`Checkpointing`). ``extra_generators`` are
     RNGs the caller's ``collate`` draws from (e.g. MLM masking): they are checkpointed too.
+    ``on_epoch_end(epoch)`` (0-based) is called after each epoch whose batches all ran, with
+    the model in eval mode (the difficulty measures probe the model there); a run with a hook
+    takes no checkpoints, since the hook's own state could not be resumed.
     """
     device = device or pick_device()
     model.to(device)
@@ -344,6 +370,9 @@ def train(
     seconds_before = 0.0
     resumed_from = 0
     fingerprint = ""
+    if on_epoch_end is not None:
+        checkpointing = None
+    epochs_done = 0
     if checkpointing is not None and checkpointing.enabled:
         fingerprint = run_fingerprint(model, features, params, generator)
         state = _load_checkpoint(checkpointing, fingerprint, device)
@@ -459,6 +488,12 @@ def train(
                     save()
             if position >= len(batches):
                 batches = None
+                if on_epoch_end is not None:
+                    read_loss()
+                    model.eval()
+                    on_epoch_end(epochs_done)
+                    model.train()
+                epochs_done += 1
         read_loss()
     model.eval()
     return TrainSummary(

@@ -1,4 +1,12 @@
-"""The per-cell result file (JSON) and its validation.
+"""The result files: one module that their writers and readers both import.
+
+* The per-cell **result file** (``results/cells/<setting>-<target>-s<seed>.json``, written by
+  the evaluate and retrieve stages through :func:`write_result`, read by :func:`read_result`):
+  a cell's scores per language, split and metric, and its provenance; beside it the
+  **per-example file** (:func:`examples_path`, one :func:`example_line` per language, split and
+  metric) holding every example's sufficient statistics.
+* The **difficulty file** (``results/difficulty/<task>.json``, :func:`write_difficulty`,
+  :func:`read_difficulty_file`): the difficulty measures of one intermediate task.
 
 From schema version 3 a result file carries ``checksum``: ``sha256:<hex>`` of its canonical
 content (every other field, as :func:`canonical_json` writes it). :func:`read_result` verifies
@@ -10,12 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import HarnessError
+from harness.io import atomic_write_text
+
+RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
+"""The result-file schema version this harness writes."""
+DIFFICULTY_SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
@@ -63,7 +78,7 @@ class Provenance(BaseModel):
 
 CHECKSUM_FROM_VERSION = 3
 """The first result-file schema version whose files must carry a checksum."""
-MAX_SCHEMA_VERSION = 3
+MAX_SCHEMA_VERSION = RESULT_SCHEMA_VERSION
 """The newest result-file schema version this harness reads."""
 
 
@@ -145,3 +160,112 @@ def read_result(path: Path) -> ResultFile:
         )
         raise HarnessError(f"Result file '{path}' is invalid: {problems}.") from exc
     return result
+
+
+def run_key(result: ResultFile) -> str:
+    """One row per (model, intermediate, target, seed): the leaderboard's unit."""
+    return (
+        f"{result.model}/{result.intermediate_task or 'none'}/{result.target_task}/s{result.seed}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# writing a cell's result
+
+
+def examples_path(result_file: Path) -> Path:
+    """The per-example file beside a result file: ``X.json`` -> ``X.examples.jsonl`` (one line
+    per language, split and metric, with every example's sufficient statistics)."""
+    return result_file.with_name(result_file.stem + ".examples.jsonl")
+
+
+def example_line(
+    language: str, split: str, metric: str, ids: Sequence[str], rows: Sequence[Sequence[float]]
+) -> str:
+    """One line of the per-example file: the statistics rows of one language, split, metric."""
+    return json.dumps(
+        {
+            "language": language,
+            "split": split,
+            "metric": metric,
+            "ids": list(ids),
+            "stats": [list(r) for r in rows],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def score_row(language: str, split: str, metric: str, value: float, n: int) -> dict[str, Any]:
+    """One entry of a result file's ``scores``."""
+    return {"language": language, "split": split, "metric": metric, "value": value, "n_examples": n}
+
+
+def new_result(
+    run_id: str,
+    model: str,
+    intermediate: str | None,
+    target: str,
+    seed: int,
+    primary_metric: str,
+    scores: Sequence[dict[str, Any]],
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """The content of a result file (``intermediate`` None for the baseline), checksummed."""
+    return with_checksum(
+        {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "run_id": run_id,
+            "model": model,
+            "intermediate_task": intermediate,
+            "target_task": target,
+            "seed": seed,
+            "primary_metric": primary_metric,
+            "scores": list(scores),
+            "provenance": provenance,
+        }
+    )
+
+
+def write_result(out_file: Path, result: dict[str, Any], example_lines: Sequence[str]) -> None:
+    """Write the per-example file, then the result file (each atomically): a result file on
+    disk always has its per-example file beside it."""
+    atomic_write_text(examples_path(out_file), "".join(line + "\n" for line in example_lines))
+    atomic_write_text(out_file, json.dumps(result, indent=2, sort_keys=True) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# the difficulty file
+
+DifficultyRow = tuple[str, str, float, str, int]
+"""``(task, measure, value, model, seed)``: one stored difficulty value."""
+
+
+def write_difficulty(out_file: Path, content: dict[str, Any]) -> dict[str, Any]:
+    """Write one task's difficulty file (``content`` as the difficulty stage builds it: task,
+    model, seed, measures, details, params, timestamps); returns what was written."""
+    body = {"schema_version": DIFFICULTY_SCHEMA_VERSION, **content}
+    atomic_write_text(out_file, json.dumps(body, indent=2, sort_keys=True) + "\n")
+    return body
+
+
+def read_difficulty_file(path: Path) -> list[DifficultyRow]:
+    """Rows ``(task, measure, value, model, seed)`` of one difficulty result file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        rows = [
+            (str(raw["task"]), str(m), float(v), str(raw["model"]), int(raw["seed"]))
+            for m, v in raw["measures"].items()
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise HarnessError(
+            f"Difficulty file '{path}' is unreadable or incomplete ({exc}); rerun its stage "
+            "(`dvc repro difficulty`)."
+        ) from exc
+    for task, measure, value, _, _ in rows:
+        if not math.isfinite(value):
+            raise HarnessError(
+                f"Difficulty file '{path}': measure '{measure}' of '{task}' is not a finite "
+                "number; rerun its stage."
+            )
+    return rows

@@ -1,0 +1,146 @@
+"""What the evaluate and retrieve stages share: a cell's parameters, run id and provenance, and
+writing its result file (:mod:`harness.results.schema`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.config import BASELINE, Params, stable_hash
+from harness.io import directory_md5
+from harness.model.encoders import PHASE_FILE, read_phase
+from harness.provenance import changed_files, collect, replication_check
+from harness.results.schema import new_result, write_result
+from harness.tasks import LocalSource, Registry, TaskSpec
+
+
+def encoder_params(params: Params, intermediate: str) -> dict[str, Any]:
+    """Every parameter that can change the phase-1 encoder of ``intermediate``."""
+    return {
+        "seed": params.seed,
+        "model": params.model.model_dump(mode="json"),
+        "pretrain": params.pretrain.model_dump(mode="json") if params.pretrain else None,
+        "toy_data": params.toy_data.model_dump(mode="json") if params.profile == "toy" else None,
+        "phase1": (
+            None
+            if intermediate == BASELINE
+            else params.phase1_params(intermediate).model_dump(mode="json")
+        ),
+    }
+
+
+def cell_params(params: Params, intermediate: str, task: str) -> dict[str, Any]:
+    """Every parameter that can change the scores of a trained cell (phase 2 + evaluation)."""
+    return {
+        **encoder_params(params, intermediate),
+        "phase2": params.phase2_params(task).model_dump(mode="json"),
+        "evaluation": params.evaluation.model_dump(mode="json"),
+    }
+
+
+def retrieval_cell_params(params: Params, intermediate: str) -> dict[str, Any]:
+    """Every parameter that can change a retrieval cell's scores."""
+    return {
+        **encoder_params(params, intermediate),
+        "retrieval": params.retrieval.model_dump(mode="json"),
+        "splits": list(params.evaluation.splits),
+    }
+
+
+def cell_params_hash(params: Params, intermediate: str, task: str) -> str:
+    """Hash of every parameter that can change this cell's scores."""
+    return stable_hash(cell_params(params, intermediate, task))
+
+
+def run_id(model: str, intermediate: str, task: str, seed: int, params_hash: str) -> str:
+    return f"{model}/{intermediate}/{task}/s{seed}/{params_hash}"
+
+
+def evaluation_splits(spec: TaskSpec, wanted: Sequence[str]) -> list[str]:
+    """The splits of ``wanted`` (``evaluation.splits``) the task's source names, train aside."""
+    available = spec.split_names
+    return [s for s in wanted if s in available and s != "train"]
+
+
+def training_seconds(phase2: dict[str, Any]) -> dict[str, float]:
+    """Training time of phase 2 and, when the encoder came from phase 1, of phase 1."""
+    seconds = {"phase2_train": float(phase2["train"]["seconds"])}
+    encoder = Path(str(phase2.get("from", "")))
+    if (encoder / PHASE_FILE).is_file():
+        phase1 = read_phase(encoder)
+        if phase1.get("phase") == 1:
+            seconds["phase1_train"] = float(phase1["train"]["seconds"])
+    return seconds
+
+
+def write_cell_result(
+    params: Params,
+    registry: Registry,
+    intermediate: str,
+    spec: TaskSpec,
+    model_dirs: Sequence[Path],
+    scores: Sequence[dict[str, Any]],
+    example_lines: Sequence[str],
+    out_file: Path,
+    started: str,
+    timings: dict[str, float],
+    parameters: dict[str, Any],
+) -> dict[str, Any]:
+    """Write one cell's result file (and its per-example file beside it) with its provenance:
+    parameters (``parameters``, hashed into the run id), DVC md5 of the input folders
+    (``model_dirs`` and the task's local data), the replication check, timings and checksum.
+    Every evaluated cell (evaluate and retrieve stages) writes through here. Returns the
+    result."""
+    task = spec.name
+    params_hash = stable_hash(parameters)
+    inputs = _input_hashes(spec, *model_dirs)
+    provenance = collect(params_hash, started)
+    provenance["replication"] = replication_check(
+        provenance["git_commit"],
+        changed_files(),
+        params.paths.data,
+        Path("data.dvc"),
+        _revisions(
+            params, [spec] if intermediate == BASELINE else [spec, registry.get(intermediate)]
+        ),
+    )
+    provenance.update(
+        inputs=inputs,
+        dvc_stage_hash=stable_hash({"inputs": inputs, "params_hash": params_hash}),
+        container_image=os.environ.get("XTRANSFER_IMAGE_DIGEST") or None,
+        timings=timings,
+        params=parameters,
+    )
+    result = new_result(
+        run_id(params.model.name, intermediate, task, params.seed, params_hash),
+        params.model.name,
+        None if intermediate == BASELINE else intermediate,
+        task,
+        params.seed,
+        spec.primary_metric,
+        scores,
+        provenance,
+    )
+    write_result(out_file, result, example_lines)
+    return result
+
+
+def _input_hashes(spec: TaskSpec, *model_dirs: Path) -> dict[str, str]:
+    """DVC md5 of the cell's input folders, equal to what dvc.lock records for them."""
+    folders = list(model_dirs)
+    if isinstance(spec.source, LocalSource):
+        folders.append(Path(spec.source.path))
+    return {folder.as_posix(): directory_md5(folder)[0] for folder in folders}
+
+
+def _revisions(params: Params, specs: Sequence[TaskSpec]) -> list[tuple[str, str | None]]:
+    """The Hub revisions a cell depends on (model, task data), for the replication check."""
+    revisions: list[tuple[str, str | None]] = []
+    if params.model.source == "hub":
+        revisions.append((f"model {params.model.hub_id}", params.model.revision))
+    for spec in specs:
+        if not isinstance(spec.source, LocalSource):
+            revisions.append((f"dataset {spec.source.id}", spec.source.revision))
+    return revisions

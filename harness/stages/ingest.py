@@ -1,0 +1,74 @@
+"""Stage ``ingest`` (and ``harness validate``): result files and difficulty files, checked and
+loaded into the results database (:mod:`harness.results.store`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.config import Params
+from harness.errors import HarnessError
+from harness.results.languages import profile_language_rows
+from harness.results.schema import read_difficulty_file
+from harness.results.store import ingest
+from harness.results.validate import Report, validate_files
+from harness.tasks import Registry
+
+
+def result_paths(items: Sequence[Path]) -> list[Path]:
+    """The result files named by ``items``: files as given, folders by their ``*.json``."""
+    paths: list[Path] = []
+    for item in items:
+        if not item.exists():
+            raise HarnessError(f"Result file or folder '{item}' does not exist.")
+        paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
+    if not paths:
+        raise HarnessError("No result files given (folders were empty).")
+    return paths
+
+
+def ingest_files(
+    params: Params,
+    registry: Registry,
+    files: Sequence[Path],
+    db: Path | None = None,
+    replace: bool = False,
+    quarantine: Path | None = None,
+    difficulty: Sequence[Path] = (),
+) -> dict[str, int]:
+    """Validate the result files (and difficulty files) named by ``files`` (``difficulty``)
+    and load the valid ones into ``db`` (default ``paths.database``) in one transaction.
+    Invalid result files are moved to ``quarantine`` (default ``<paths.results>/quarantine``)
+    beside a report, and a :class:`HarnessError` says so after the valid ones are stored."""
+    paths = result_paths(files)
+    folder = quarantine or params.paths.results / "quarantine"
+    rows = [row for path in (result_paths(difficulty) if difficulty else []) for row in
+            read_difficulty_file(path)]  # fmt: skip
+    known = set(registry.names())
+    for task, *_ in rows:
+        if task not in known:
+            raise HarnessError(f"Difficulty file names an unknown task '{task}'.")
+    counts = ingest(
+        db or params.paths.database,
+        paths,
+        profile_language_rows(params),
+        registry.specs(),
+        replace,
+        folder,
+        rows,
+        params.difficulty.tiers,
+    )
+    if counts["quarantined"]:
+        raise HarnessError(
+            f"{counts['quarantined']} result file(s) failed validation and were moved to "
+            f"'{folder}', each beside a .report.txt naming the failed checks and rows; the "
+            "valid files were ingested. Fix or regenerate them (`dvc repro` reruns the "
+            "evaluate stages whose result files are gone)."
+        )
+    return counts
+
+
+def validate_paths(params: Params, registry: Registry, files: Sequence[Path]) -> Report:
+    """Check result files as :func:`ingest_files` would, writing and moving nothing."""
+    languages = [lang["code"] for lang in profile_language_rows(params)]
+    return validate_files(result_paths(files), languages, registry.specs())

@@ -1,0 +1,157 @@
+"""Stage ``intermediate@T`` (and ``multitask@M``): phase 1, an English intermediate task (or
+several at once) trained on the pretrained encoder.
+
+The encoder is saved without its head(s), with the English dev score of every task it was
+trained on, so phase 2 and the retrieval cells read a single-task and a multi-task encoder the
+same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.config import BASELINE, Params
+from harness.data.cache import cached_featurize
+from harness.data.mixture import mixture, sampling_weights, slot_counts
+from harness.data.sources import load_examples
+from harness.errors import HarnessError
+from harness.io import staged_output
+from harness.kinds.base import EvalSettings
+from harness.model.encoders import (
+    load_encoder,
+    load_tokenizer,
+    read_phase,
+    save_encoder,
+    write_phase,
+)
+from harness.model.heads import MultitaskModel, TaskFeature, TaskView, collate_multitask
+from harness.model.predict import predict_and_score
+from harness.model.train import clear_checkpoints, train
+from harness.provenance import now
+from harness.seeding import seed_everything
+from harness.stages.common import fit
+from harness.tasks import Registry
+
+
+def run_phase1(
+    params: Params, registry: Registry, task: str, pretrained: Path, out_dir: Path
+) -> dict[str, Any]:
+    """Phase 1 of ``task``: a single intermediate task, or a multi-task setting."""
+    if task in params.multitask:
+        return run_multitask(params, registry, task, pretrained, out_dir)
+    return run_intermediate(params, registry, task, pretrained, out_dir)
+
+
+def run_intermediate(
+    params: Params, registry: Registry, task: str, pretrained: Path, out_dir: Path
+) -> dict[str, Any]:
+    """Phase 1: train the pretrained encoder on an English intermediate task; save the encoder
+    (without the task head) and the task's English dev score."""
+    if task == BASELINE:
+        raise HarnessError(
+            f"'{BASELINE}' is the baseline: its phase-1 encoder is the pretrained one, nothing "
+            "to train."
+        )
+    read_phase(pretrained)  # fails clearly if the pretrained encoder is missing
+    spec = registry.get(task, role="intermediate")
+    tp = params.phase1_params(task)
+    started = now()
+    model, summary, tokenizer = fit(params, spec, pretrained, tp, f"phase 1: {task}", out_dir)
+    dev = predict_and_score(
+        model,
+        tokenizer,
+        spec,
+        load_examples(spec, "dev", spec.train_language),
+        params.evaluation.batch_size,
+        tp.max_length,
+        f"dev {task}",
+        params.paths.cache,
+        settings=EvalSettings.of(tp, params.evaluation),
+        language=spec.train_language,
+    )
+    info = {
+        "phase": 1,
+        "task": task,
+        "from": str(pretrained),
+        "dev": dev,
+        "train": summary,
+        "started_at": started,
+        "finished_at": now(),
+    }
+    with staged_output(out_dir) as staging:
+        save_encoder(model, tokenizer, staging)
+        write_phase(staging, info)
+    clear_checkpoints(out_dir)
+    return info
+
+
+def run_multitask(
+    params: Params, registry: Registry, name: str, pretrained: Path, out_dir: Path
+) -> dict[str, Any]:
+    """Train the pretrained encoder on every task of setting ``name`` at once (one head per
+    task, rows routed by task; :mod:`harness.data.mixture` mixes the examples); save the
+    encoder and each task's English dev score."""
+    setting = params.multitask[name]
+    read_phase(pretrained)
+    specs = [registry.get(t, role="intermediate") for t in setting.tasks]
+    started = now()
+    generator = seed_everything(params.seed)
+    tokenizer = load_tokenizer(pretrained)
+    per_task = []
+    for spec in specs:
+        examples = load_examples(spec, "train", spec.train_language)
+        per_task.append(
+            cached_featurize(spec, examples, tokenizer, setting.max_length, params.paths.cache)
+        )
+    sizes = [len(f) for f in per_task]
+    weights = sampling_weights(sizes, setting.sampling, setting.temperature)
+    counts = slot_counts(weights, sum(sizes))
+    mixed = [TaskFeature(t, per_task[t][i]) for t, i in mixture(sizes, counts, generator)]
+    encoder, _, _ = load_encoder(pretrained)
+    model = MultitaskModel(encoder, specs, params.seed, setting.shared_head)
+    pad = tokenizer.pad_token_id
+    summary = train(
+        model,
+        mixed,
+        lambda items: collate_multitask(items, pad),
+        setting,
+        generator,
+        f"phase 1: {name}",
+    )
+    dev = {
+        spec.name: predict_and_score(
+            TaskView(model, index),
+            tokenizer,
+            spec,
+            load_examples(spec, "dev", spec.train_language),
+            params.evaluation.batch_size,
+            setting.max_length,
+            f"dev {spec.name}",
+            params.paths.cache,
+        )
+        for index, spec in enumerate(specs)
+    }
+    info = {
+        "phase": 1,
+        "task": name,
+        "multitask": {
+            "tasks": list(setting.tasks),
+            "sampling": setting.sampling,
+            "temperature": setting.temperature,
+            "shared_head": setting.shared_head,
+            "train_sizes": dict(zip(setting.tasks, sizes, strict=True)),
+            "weights": dict(zip(setting.tasks, weights, strict=True)),
+            "examples_per_epoch": dict(zip(setting.tasks, counts, strict=True)),
+        },
+        "from": str(pretrained),
+        "dev": dev,
+        "train": summary.as_dict(),
+        "started_at": started,
+        "finished_at": now(),
+    }
+    with staged_output(out_dir) as staging:
+        encoder.save_pretrained(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        write_phase(staging, info)
+    return info

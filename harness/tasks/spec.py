@@ -1,0 +1,225 @@
+"""Task specifications: a YAML file validated by :class:`TaskSpec` (unknown fields are refused).
+
+A spec names its kind (one of :func:`harness.kinds.names`); what a kind's examples hold, which
+metrics it reports and which splits it needs come from the kind (:mod:`harness.kinds`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from harness import kinds
+
+Role = Literal["intermediate", "target"]
+XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_choice"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+LocalFormat = Literal["jsonl", "conllu", "panx", "squad_json", "bucc", "tatoeba", "mewslix", "tsv"]
+"""``jsonl``: one JSON object per line. The others are the formats the raw data is distributed
+in, read by :mod:`harness.data.readers`: ``conllu`` (Universal Dependencies, UPOS tags),
+``panx`` (XTREME's WikiANN files, ``lang:token<TAB>tag``), ``squad_json`` (SQuAD v1.1 JSON:
+XQuAD, MLQA, TyDiQA-GoldP, XQuAD-R), ``bucc`` (BUCC 2018 comparable corpora and gold pairs),
+``tatoeba`` (XTREME's Tatoeba parallel files), ``mewslix`` (Mewsli-X JSONL), ``tsv`` (tab
+separated with a header row, e.g. PAWS-X)."""
+
+
+class LocalSource(_Strict):
+    """Files on disk. ``files`` maps split -> file name under ``path``; ``{language}`` in a
+    file name is replaced by the language code (``{language3}`` by its ISO 639-3 code as the
+    Tatoeba files use it)."""
+
+    type: Literal["local"]
+    path: Path
+    format: LocalFormat = "jsonl"
+    files: dict[str, str]
+
+
+class HubSource(_Strict):
+    """A Hugging Face Hub dataset at a pinned revision. ``{language}`` in ``config`` is replaced
+    by the language code; ``splits`` maps our split names to the dataset's."""
+
+    type: Literal["hub"]
+    id: str
+    config: str | None = None
+    revision: str = Field(min_length=7)
+    splits: dict[str, str]
+
+
+class BenchmarkEntry(_Strict):
+    """A target task's place in one benchmark version (XTREME or XTREME-R)."""
+
+    group: XtremeGroup
+    languages: list[str] = Field(min_length=1)
+    """The languages the version evaluates (its test languages)."""
+
+
+class EnglishTraining(_Strict):
+    """One stage of English training data for a target whose ``source`` holds only its
+    evaluation data (XNLI is trained on MNLI, XQuAD on SQuAD v1.1, XCOPA on SIQA then COPA).
+    :func:`training_spec` turns a stage into a task spec that the data loaders read."""
+
+    name: str
+    source: LocalSource | HubSource = Field(discriminator="type")
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    """The stage's label set where it differs from the task's (SIQA has three choices)."""
+
+
+class Upstream(_Strict):
+    """Where data comes from, for people: Hub id/config/revision or a download URL, and notes
+    (a revision is given only where a real commit was found; see ``note``)."""
+
+    what: str
+    hub_id: str | None = None
+    config: str | None = None
+    revision: str | None = None
+    url: str | None = None
+    note: str = ""
+
+
+class Difficulty(_Strict):
+    """Difficulty of an intermediate task set by construction (toy tasks)."""
+
+    rank: int = Field(ge=1)
+    label_noise: float = Field(ge=0, lt=1)
+    rule: str
+
+
+class TaskSpec(_Strict):
+    name: str
+    role: Role
+    kind: str
+    """One of the registered task kinds (:func:`harness.kinds.names`)."""
+    description: str = ""
+    source: LocalSource | HubSource = Field(discriminator="type")
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
+    """Canonical field -> source column, where they differ (for ``choices``: a list of source
+    columns, one per choice, is also accepted). A dotted name (``choices.text``) reaches into a
+    nested column; ``""`` leaves the field empty (a multiple-choice task without a context)."""
+    train_language: str = "en"
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    """Languages evaluated (targets: every language of the task, English included, except
+    that a retrieval target may leave out the language it retrieves into)."""
+    labels: list[str] = Field(default_factory=list)
+    """The label set (classification, multiple choice: the choice labels, tagging: the tags);
+    empty for extractive QA and retrieval."""
+    skip_labels: list[str | int] = Field(default_factory=list)
+    """Source label values whose rows are left out when reading (SNLI marks pairs without
+    annotator agreement with -1)."""
+    metric: str | None = None
+    """Primary metric; defaults to the first metric of the kind."""
+    xtreme_group: XtremeGroup | None = None
+    difficulty: Difficulty | None = None
+    benchmarks: dict[Literal["xtreme", "xtreme_r"], BenchmarkEntry] = Field(default_factory=dict)
+    """Membership per benchmark version (targets of the paper profile)."""
+    english_training: list[EnglishTraining] = Field(default_factory=list)
+    """English training stages, in order, when ``source`` has no train split of its own."""
+    upstream: list[Upstream] = Field(default_factory=list)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in kinds.names():
+            # reported as pydantic reports a Literal: the registered kinds are the choices
+            names = [repr(name) for name in kinds.names()]
+            expected = ", ".join(names[:-1]) + f" or {names[-1]}"
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": expected}
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> TaskSpec:
+        if not _NAME.match(self.name):
+            raise ValueError(
+                "name must be 2-64 characters of lower-case letters, digits and '_', starting "
+                f"with a letter (got {self.name!r})"
+            )
+        kind = kinds.get(self.kind)
+        unknown = set(self.columns) - set(kind.fields)
+        if unknown:
+            raise ValueError(
+                f"columns maps unknown fields {sorted(unknown)}; a {self.kind} task has "
+                f"{list(kind.fields)}"
+            )
+        for field, column in self.columns.items():
+            if isinstance(column, list) and field != "choices":
+                raise ValueError(
+                    f"columns.{field} must name one source column; only 'choices' takes a list"
+                )
+        kind.check_spec(self)
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels lists a label twice")
+        if self.metric is not None and self.metric not in kind.primary_metrics:
+            raise ValueError(
+                f"metric {self.metric!r} is not available for {self.kind}; choose one of "
+                f"{list(kind.primary_metrics)}"
+            )
+        if self.role == "target" and self.xtreme_group is None:
+            raise ValueError("a target task needs xtreme_group")
+        if self.train_language not in self.languages and kind.train_language_scored(self.role):
+            raise ValueError("languages must include train_language")
+        splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
+        needed = kind.required_splits(self.role)
+        if self.english_training:
+            # the evaluation source needs test only; every training stage needs train
+            needed = ["test"] if self.role == "target" else []
+            for stage in self.english_training:
+                src = stage.source
+                stage_splits = src.files if isinstance(src, LocalSource) else src.splits
+                if "train" not in stage_splits:
+                    raise ValueError(f"english_training '{stage.name}' does not name a train split")
+        missing = [s for s in needed if s not in splits]
+        if missing:
+            raise ValueError(f"source does not name the split(s) {missing}")
+        for version, entry in self.benchmarks.items():
+            extra = sorted(set(entry.languages) - set(self.languages))
+            if extra:
+                raise ValueError(f"benchmarks.{version}.languages {extra} are not in languages")
+        return self
+
+    @property
+    def primary_metric(self) -> str:
+        return self.metric or kinds.get(self.kind).primary_metrics[0]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics the spec's ``metric`` may choose (the first is the default)."""
+        return kinds.get(self.kind).primary_metrics
+
+    @property
+    def split_names(self) -> list[str]:
+        """The splits the source names."""
+        source = self.source
+        return list(source.files if isinstance(source, LocalSource) else source.splits)
+
+    def column(self, field: str) -> str | list[str]:
+        return self.columns.get(field, field)
+
+
+def training_spec(spec: TaskSpec, stage: int = -1) -> TaskSpec:
+    """The task spec of one English training stage of ``spec`` (default: the last one, the
+    stage right before evaluation), for the data loaders; ``spec`` itself when it trains on
+    its own source."""
+    if not spec.english_training:
+        return spec
+    train = spec.english_training[stage]
+    return spec.model_copy(
+        update={
+            "source": train.source,
+            "columns": train.columns or spec.columns,
+            "labels": train.labels or spec.labels,
+            "english_training": [],
+        }
+    )
