@@ -76,10 +76,18 @@ def test_bad_params_file(tmp_path: Path) -> None:
     assert "invalid parameters" in out.stderr and "seed" in out.stderr
 
 
-def test_tasks_list() -> None:
+def test_tasks_list_shows_every_built_in_task_and_the_active_grid() -> None:
     out = harness("tasks", "list")
-    assert out.returncode == 0
-    assert "toy_nli" in out.stdout and "intermediate" in out.stdout
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[1:]}
+    builtin = {p.stem for folder in ("builtin", "xtreme", "paper")
+               for p in (REPO / "harness" / "tasks" / folder).glob("*.yaml")}  # fmt: skip
+    assert set(rows) == builtin and {"xnli", "tatoeba", "mnli", "squad_v2"} <= builtin
+    # the toy profile's grid: every toy task (the retrieval target too) runs; XTREME and the
+    # paper's intermediate tasks belong to another profile
+    assert all(rows[t][4:6] == ["in", "grid"] for t in ("toy_nli", "toy_lexical", "toy_retrieval"))
+    assert rows["xnli"][4:7] == ["not", "in", "profile"] and rows["mnli"][1] == "intermediate"
+    assert rows["xnli"][-1] == "harness/tasks/xtreme/xnli.yaml"
 
 
 def test_validate_and_ingest_quarantine_bad_files(tmp_path: Path) -> None:
@@ -176,3 +184,11 @@ def test_ingest_difficulty_files_and_analyze(tmp_path: Path) -> None:
         "ingest", "cells", "--db", "r.duckdb", "--difficulty", "difficulty", cwd=tmp_path
     )
     assert refused.returncode == 2 and "unknown task 'nope'" in refused.stderr
+
+
+def test_tasks_show_a_built_in_task_of_another_profile() -> None:
+    out = harness("tasks", "show", "xnli")
+    assert out.returncode == 0, out.stderr
+    assert "not in this profile" in out.stdout and "kind: pair_classification" in out.stdout
+    retrieval = harness("tasks", "show", "toy_retrieval")
+    assert "grid.retrieval: scored from the encoders of none" in retrieval.stdout
