@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-LEADERBOARD_SQL = """
+from harness.config import BASELINE
+
+LEADERBOARD_SQL = f"""
 WITH cells AS (
     SELECT model, intermediate, target, metric,
            avg(zero_shot_mean) AS zero_shot, avg(english) AS english,
@@ -19,8 +21,8 @@ WITH cells AS (
 SELECT c.model, c.intermediate, c.target, c.metric, c.zero_shot, c.english,
        c.zero_shot - b.zero_shot AS gain, c.n_languages, c.n_seeds
 FROM cells c
-LEFT JOIN cells b ON b.model = c.model AND b.target = c.target AND b.intermediate = 'none'
-ORDER BY c.model, c.target, c.intermediate = 'none' DESC, c.zero_shot DESC
+LEFT JOIN cells b ON b.model = c.model AND b.target = c.target AND b.intermediate = {BASELINE!r}
+ORDER BY c.model, c.target, c.intermediate = {BASELINE!r} DESC, c.zero_shot DESC
 """
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
 
@@ -165,7 +166,7 @@ def read_result(path: Path) -> ResultFile:
 def run_key(result: ResultFile) -> str:
     """One row per (model, intermediate, target, seed): the leaderboard's unit."""
     return (
-        f"{result.model}/{result.intermediate_task or 'none'}/{result.target_task}/s{result.seed}"
+        f"{result.model}/{result.intermediate_task or BASELINE}/{result.target_task}/s{result.seed}"
     )
 
 

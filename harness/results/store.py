@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.results.schema import ResultFile, run_key
 from harness.tasks import LocalSource, TaskSpec
@@ -86,9 +87,10 @@ CREATE TABLE cell_means (
 """,
 }
 
-CELL_MEANS = """
-SELECT r.model, coalesce(r.intermediate_task, 'none') AS intermediate, r.target_task AS target,
-       r.seed, r.harness_version, s.split, s.metric, t.primary_metric = s.metric AS is_primary,
+CELL_MEANS = f"""
+SELECT r.model, coalesce(r.intermediate_task, {BASELINE!r}) AS intermediate,
+       r.target_task AS target, r.seed, r.harness_version, s.split, s.metric,
+       t.primary_metric = s.metric AS is_primary,
        avg(s.value) FILTER (WHERE s.language <> t.train_language) AS zero_shot_mean,
        avg(s.value) FILTER (WHERE s.language = t.train_language) AS english,
        count(*) FILTER (WHERE s.language <> t.train_language) AS n_languages

@@ -54,8 +54,8 @@ Benchmark = Literal["all", "xtreme", "xtreme_r"]
 BENCHMARKS: dict[str, str] = {"all": "all languages", "xtreme": "XTREME", "xtreme_r": "XTREME-R"}
 LANGUAGE_GROUPINGS = ("family", "script", "resource_class")
 
-SCORES_SQL = """
-SELECT r.run_id, r.model, coalesce(r.intermediate_task, 'none') AS intermediate,
+SCORES_SQL = f"""
+SELECT r.run_id, r.model, coalesce(r.intermediate_task, {BASELINE!r}) AS intermediate,
        r.target_task AS target, t.xtreme_group, r.seed, r.harness_version,
        s.language, coalesce(l.name, s.language) AS language_name, l.family, l.script,
        l.resource_class, l.distance_rank, coalesce(l.xtreme, false) AS xtreme,
@@ -74,8 +74,8 @@ WHERE s.split = $split AND NOT list_contains($excluded, r.harness_version)
 ORDER BY r.model, r.target_task, intermediate, r.seed, s.language
 """
 
-RUNS_SQL = """
-SELECT run_id, model, coalesce(intermediate_task, 'none') AS intermediate,
+RUNS_SQL = f"""
+SELECT run_id, model, coalesce(intermediate_task, {BASELINE!r}) AS intermediate,
        target_task AS target, seed, harness_version, config_hash, params, git_commit, git_dirty,
        dvc_stage_hash, inputs, container_image, packages, hardware, timings, started_at,
        finished_at, source_file, exact_replication, replication_notes

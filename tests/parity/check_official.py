@@ -9,7 +9,8 @@ It writes random prediction and label files in the submission layout (multilingu
 with Chinese, Arabic, Unicode and ASCII punctuation, articles, empty and punctuation-only
 answers, missing and extra predictions; BIO and POS tag sequences with repeated tags and empty
 sentences; BUCC pairs with duplicates; ranked id lists), scores each with the official code and
-with :func:`harness.results.xtreme.score_files`, and prints the largest absolute difference per task.
+with :func:`harness.results.xtreme.score_files`, and prints the largest absolute difference per
+task.
 Exit status 1 if any difference exceeds 1e-9.
 """
 
