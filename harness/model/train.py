@@ -35,7 +35,7 @@ from harness.progress import progress_bar
 
 Batch = dict[str, torch.Tensor]
 
-CHECKPOINT_FORMAT = 2  # 2: the epoch's batches (length-grouped orders), not one flat order
+CHECKPOINT_FORMAT = 3  # 2: the epoch's batches (length-grouped orders); 3: the compute context
 STATE_FILE = "state.pt"
 META_FILE = "meta.json"
 
@@ -115,14 +115,39 @@ def _info(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def compute_context(device: torch.device) -> dict[str, Any]:
+    """What, besides the run's parameters, data and initial weights, changes the numbers a run
+    computes: the torch release, the device type, the CPU threads of its kernels (the order of
+    floating-point reductions: ``compute.threads``), TF32 on CUDA (``compute.tf32``) and whether
+    deterministic algorithms are on."""
+    cuda = device.type == "cuda"
+    return {
+        "torch": torch.__version__,
+        "device": device.type,
+        "threads": torch.get_num_threads(),
+        "tf32": bool(torch.backends.cuda.matmul.allow_tf32) if cuda else None,
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+    }
+
+
 def run_fingerprint(
-    model: nn.Module, features: Sequence[Any], params: TrainParams, generator: torch.Generator
+    model: nn.Module,
+    features: Sequence[Any],
+    params: TrainParams,
+    generator: torch.Generator,
+    context: dict[str, Any] | None = None,
 ) -> str:
-    """Identity of a training run before its first step: hyperparameters, the training data (in
-    order), the initial weights and the data-order generator's state. A checkpoint is resumed
-    only by a run with the same fingerprint."""
+    """Identity of a training run before its first step: hyperparameters, the compute context
+    (:func:`compute_context`), the training data (in order), the model's modules with their
+    settings (dropout rates, norm epsilons: ``repr(model)``), the initial weights and the
+    data-order generator's state. A checkpoint is resumed only by a run with the same
+    fingerprint."""
     digest = hashlib.sha256()
     digest.update(json.dumps(params.model_dump(mode="json"), sort_keys=True).encode("utf-8"))
+    if context is None:
+        context = compute_context(torch.device("cpu"))
+    digest.update(json.dumps(context, sort_keys=True).encode("utf-8"))
+    digest.update(repr(model).encode("utf-8"))
     digest.update(str(len(features)).encode("ascii"))
     for feature in features:
         digest.update(repr(feature).encode("utf-8"))
@@ -185,7 +210,11 @@ def _unflatten(order: torch.Tensor | None, sizes: torch.Tensor | None) -> list[l
 
 
 def _save_checkpoint(
-    checkpointing: Checkpointing, fingerprint: str, step: int, state: dict[str, Any]
+    checkpointing: Checkpointing,
+    fingerprint: str,
+    step: int,
+    state: dict[str, Any],
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Write one checkpoint atomically (temporary folder, manifest last, rename), then drop all
     but the newest ``keep``. A failed write (disk full, permission) leaves no partial checkpoint
@@ -198,7 +227,12 @@ def _save_checkpoint(
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         torch.save(state, partial / STATE_FILE)
-        meta = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "step": step}
+        meta = {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": fingerprint,
+            "step": step,
+            "context": context,
+        }
         (partial / META_FILE).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
         write_manifest(partial)
         shutil.rmtree(final, ignore_errors=True)
@@ -216,10 +250,15 @@ def _save_checkpoint(
 
 
 def _load_checkpoint(
-    checkpointing: Checkpointing, fingerprint: str, device: torch.device
+    checkpointing: Checkpointing,
+    fingerprint: str,
+    device: torch.device,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The newest usable checkpoint's state, or None. Corrupt checkpoints and checkpoints of a
-    different run are skipped with a warning naming them."""
+    different run (other parameters, data, initial weights, or compute context: resuming one
+    would give a result equal to no uninterrupted run) are skipped with a warning naming
+    them and what differs."""
     folder = checkpointing.folder
     if not folder.is_dir():
         return None
@@ -234,8 +273,8 @@ def _load_checkpoint(
             continue
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("fingerprint") != fingerprint:
             _warn(
-                f"ignoring checkpoint '{candidate}': it belongs to a different run (parameters, "
-                "data or initial weights changed); starting from scratch."
+                f"ignoring checkpoint '{candidate}': it belongs to a different run "
+                f"({_what_differs(meta, context)}); starting from scratch."
             )
             shutil.rmtree(folder, ignore_errors=True)
             return None
@@ -248,6 +287,21 @@ def _load_checkpoint(
             continue
         return state
     return None
+
+
+def _what_differs(meta: dict[str, Any], context: dict[str, Any] | None) -> str:
+    """Why a checkpoint's run is not this one, as far as its meta data tells."""
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        return f"checkpoint format {meta.get('format')}, this harness writes {CHECKPOINT_FORMAT}"
+    before = meta.get("context")
+    if isinstance(before, dict) and context is not None and before != context:
+        changes = [
+            f"{key} {before.get(key)!r} -> {context.get(key)!r}"
+            for key in sorted(set(before) | set(context))
+            if before.get(key) != context.get(key)
+        ]
+        return "compute context changed: " + ", ".join(changes)
+    return "parameters, data or initial weights changed"
 
 
 def feature_length(feature: Any) -> int | None:
@@ -370,12 +424,13 @@ def train(
     seconds_before = 0.0
     resumed_from = 0
     fingerprint = ""
+    context = compute_context(device)
     if on_epoch_end is not None:
         checkpointing = None
     epochs_done = 0
     if checkpointing is not None and checkpointing.enabled:
-        fingerprint = run_fingerprint(model, features, params, generator)
-        state = _load_checkpoint(checkpointing, fingerprint, device)
+        fingerprint = run_fingerprint(model, features, params, generator, context)
+        state = _load_checkpoint(checkpointing, fingerprint, device, context)
         if state is not None:
             try:
                 model.load_state_dict(state["model"])
@@ -416,7 +471,7 @@ def train(
             "position": position,
             "seconds": seconds_before + time.perf_counter() - start,
         }
-        _save_checkpoint(checkpointing, fingerprint, step, state)
+        _save_checkpoint(checkpointing, fingerprint, step, state, context)
         last_save = time.monotonic()
 
     def due() -> bool:

@@ -47,7 +47,10 @@ def _collate(features: Sequence[tuple[list[int], int]]) -> dict[str, torch.Tenso
 
 
 def _run(
-    folder: Path | None, params: TrainParams = PARAMS, crash_after: int | None = None
+    folder: Path | None,
+    params: TrainParams = PARAMS,
+    crash_after: int | None = None,
+    dropout: float = 0.2,
 ) -> tuple[dict[str, torch.Tensor], Any]:
     """Seed, build a tiny classifier (dropout on, so the torch RNG matters) and train it; with
     ``crash_after``, the run dies when fetching that many batches."""
@@ -55,7 +58,7 @@ def _run(
     config = XLMRobertaConfig(
         vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=32, max_position_embeddings=40, num_labels=3, pad_token_id=1,
-        hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.2,
+        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
     )  # fmt: skip
     model = XLMRobertaForSequenceClassification(config)
     calls = 0
@@ -164,6 +167,41 @@ def test_checkpoint_of_another_run_is_not_resumed(
     other = PARAMS.model_copy(update={"learning_rate": 5e-4})
     expected, _ = _run(None, other)
     weights, summary = _run(tmp_path, other)
+    assert summary.resumed_from_step == 0
+    assert _same(weights, expected)
+    assert "belongs to a different run" in capfd.readouterr().err
+
+
+def test_a_checkpoint_of_another_thread_count_is_not_resumed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Killed under one CPU thread, rerun under two (``compute.threads``): the reduction order
+    differs, so resuming would give a result equal to no uninterrupted run; it starts fresh and
+    says why."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with pytest.raises(Crash):
+            _run(tmp_path, crash_after=9)
+        torch.set_num_threads(2)
+        expected, _ = _run(None)
+        weights, summary = _run(tmp_path)
+    finally:
+        torch.set_num_threads(before)
+    assert summary.resumed_from_step == 0
+    assert _same(weights, expected)
+    assert "compute context changed: threads 1 -> 2" in capfd.readouterr().err
+
+
+def test_a_checkpoint_of_another_dropout_rate_is_not_resumed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The dropout rate lives in the model's modules, not in its weights or the training
+    parameters: a run with another rate must not resume the first run's checkpoint."""
+    with pytest.raises(Crash):
+        _run(tmp_path, crash_after=9, dropout=0.2)
+    expected, _ = _run(None, dropout=0.1)
+    weights, summary = _run(tmp_path, dropout=0.1)
     assert summary.resumed_from_step == 0
     assert _same(weights, expected)
     assert "belongs to a different run" in capfd.readouterr().err
