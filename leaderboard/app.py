@@ -384,7 +384,12 @@ def main() -> None:
     excluded = url.several(
         "Leave out harness versions", "exclude", sorted(runs["harness_version"].unique())
     )
-    scores, difficulty, n_tiers = _scores(str(db), split, tuple(excluded))
+    try:
+        scores, difficulty, n_tiers = _scores(str(db), split, tuple(excluded))
+    except HarnessError as exc:  # e.g. the database was removed or replaced since the runs query
+        st.warning(str(exc))
+        url.publish()
+        return
     chosen_seed = None if seed == MEAN else int(seed)
     rows = select(scores, model, benchmark, chosen_seed)
     url.publish()

@@ -231,6 +231,41 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def wal_path(db_path: Path) -> Path:
+    """DuckDB's write-ahead log beside a database file."""
+    return db_path.with_name(db_path.name + ".wal")
+
+
+def _checkpoint_stale_wal(db_path: Path) -> None:
+    """Merge a write-ahead log left beside the database (by a writer killed before it
+    checkpointed: committed rows that live only in the log) into the file, in place, before the
+    working copy is made (the copy takes the main file only, and a log beside a replaced file
+    makes every reader fail). The caller holds the ingest lock. A log that cannot be replayed
+    is refused, the database and the log left as they are."""
+    wal = wal_path(db_path)
+    if not wal.exists() or not db_path.exists():
+        return
+    try:
+        con = duckdb.connect(str(db_path))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise HarnessError(
+            f"'{db_path}' has a write-ahead log '{wal.name}' left by a writer that did not "
+            f"finish, and DuckDB cannot replay it ({exc}). Nothing was ingested and both files "
+            f"are unchanged. Keep a copy of both; if the rows in the log can be given up, move "
+            f"'{wal}' aside and rerun the ingest."
+        ) from exc
+    if wal.exists():
+        raise HarnessError(
+            f"'{db_path}': the write-ahead log '{wal.name}' is still there after a checkpoint "
+            "(is another process writing this database?); nothing was ingested. Stop that "
+            "process and rerun."
+        )
+
+
 class _WorkingCopy:
     """The private working copy of the database, copied in a background thread (the copy runs
     outside the GIL) so that it overlaps validation; made while the caller holds the ingest lock.
@@ -405,7 +440,11 @@ def ingest(
             f"'{db_path}' is a folder, not a database file: pass a file path such as "
             "results/xtransfer.duckdb (--db)."
         )
+    # a symlink is written through to its target: the lock, the working copy and the final
+    # rename are on the one real file, whichever name an ingest was given
+    db_path = db_path.resolve()
     with _write_lock(db_path), _gc_paused():
+        _checkpoint_stale_wal(db_path)
         # the copy of the database runs while the batch is validated
         copy = _WorkingCopy(db_path)
         try:

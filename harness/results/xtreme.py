@@ -372,34 +372,107 @@ def write_predictions(
 def export_xtreme(source: Path, out: Path) -> list[Path]:
     """Convert per-example prediction files ``source/{task}/{language}.jsonl`` (one JSON
     object per line: ``{"id": ..., "prediction": ...}``, in test order) into the submission
-    layout under ``out``. The prediction is a label, a tag list, an answer text, a ranked id
-    list, or for bucc2018 a [source id, target id] pair."""
+    layout under ``out``. The prediction is a label (a string, or an integer index), a list of
+    tags, an answer text, a list of ranked ids, or for bucc2018 a [source id, target id] pair; a
+    prediction of another type is refused with its file and line, and nothing is written."""
     if not source.is_dir():
         raise HarnessError(
             f"Prediction folder '{source}' does not exist; point --predictions at the folder "
             "with {task}/{language}.jsonl files written by evaluation."
         )
-    written: list[Path] = []
+    # every file is read and checked before the first is written: a bad prediction anywhere
+    # leaves the output folder as it was
+    checked: list[tuple[str, Path, list[tuple[int, dict[str, Any]]]]] = []
     for task_dir in sorted(p for p in source.iterdir() if p.is_dir()):
         task = task_dir.name
         _known(task)
         for file in sorted(task_dir.glob("*.jsonl")):
             rows = _jsonl_rows(file)
-            preds: Sequence[Any] | Mapping[str, Any]
-            if task in SQUAD_TASKS | {"mlqa"} | RANKING_TASKS:
-                preds = {str(r["id"]): r["prediction"] for r in rows}
-            else:
-                preds = [r["prediction"] for r in rows]
-            try:
-                written.append(write_predictions(out, task, file.stem, preds))
-            except (ValueError, TypeError) as exc:
-                raise HarnessError(f"'{file}': {exc}; fix the predictions.") from exc
-    if not written:
+            for number, row in rows:
+                problem = prediction_problem(task, row["prediction"])
+                if problem is None and not _scalar_id(row["id"]):
+                    problem = f"has the id {row['id']!r}, not a string"
+                if problem is not None:
+                    raise HarnessError(
+                        f"'{file}' line {number}: the {task} prediction {problem}; write "
+                        f"{EXPECTED[_family(task)]}. Nothing was exported."
+                    )
+            checked.append((task, file, rows))
+    if not checked:
         raise HarnessError(f"No {{task}}/{{language}}.jsonl prediction files under '{source}'.")
+    written: list[Path] = []
+    for task, file, rows in checked:
+        preds: Sequence[Any] | Mapping[str, Any]
+        if task in SQUAD_TASKS | {"mlqa"} | RANKING_TASKS:
+            preds = {str(r["id"]): r["prediction"] for _, r in rows}
+        else:
+            preds = [r["prediction"] for _, r in rows]
+        try:
+            written.append(write_predictions(out, task, file.stem, preds))
+        except (ValueError, TypeError) as exc:
+            raise HarnessError(f"'{file}': {exc}; fix the predictions.") from exc
     return written
 
 
-def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
+EXPECTED = {
+    "label": "one label per line: a string, or an integer index",
+    "tags": "a list of tag strings, one per token",
+    "answer": "the answer text (a string)",
+    "ranking": "a list of candidate id strings, best first",
+    "pair": "a [source id, English id] pair of strings",
+}
+"""What a prediction of each task family must be."""
+
+
+def _family(task: str) -> str:
+    if task in LABEL_TASKS:
+        return "label"
+    if task in TAG_TASKS:
+        return "tags"
+    if task in SQUAD_TASKS or task == "mlqa":
+        return "answer"
+    if task in RANKING_TASKS:
+        return "ranking"
+    return "pair"
+
+
+def _scalar_id(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def prediction_problem(task: str, value: Any) -> str | None:
+    """What is wrong with one prediction of ``task`` (None: it has the right type)."""
+    family = _family(task)
+    shown = f"{type(value).__name__} {json.dumps(value, ensure_ascii=False)[:60]}"
+    if family == "label":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return None
+        if isinstance(value, str):
+            one_line = value.strip() and "\n" not in value
+            return None if one_line else f"is {value!r}, not a one-line label"
+        return f"is {shown}, not a label"
+    if family == "tags":
+        if isinstance(value, str):
+            return f"is the string {value!r}, not a list of tags"
+        if not _strings(value):
+            return f"is {shown}, not a list of tag strings"
+        bad = next((t for t in value if len(t.split()) != 1), None)
+        return None if bad is None else f"has the tag {bad!r}, which is empty or holds spaces"
+    if family == "answer":
+        return None if isinstance(value, str) else f"is {shown}, not an answer text"
+    if family == "ranking":
+        return None if _strings(value) else f"is {shown}, not a list of candidate ids"
+    if _strings(value) and len(value) == 2:
+        return None
+    return f"is {shown}, not a [source id, English id] pair"
+
+
+def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) of every non-blank line of a prediction file."""
     rows = []
     for number, line in enumerate(_lines(path, "Prediction"), start=1):
         if not line.strip():
@@ -412,7 +485,7 @@ def _jsonl_rows(path: Path) -> list[dict[str, Any]]:
             raise HarnessError(
                 f"'{path}' line {number} must be an object with 'id' and 'prediction'."
             )
-        rows.append(row)
+        rows.append((number, row))
     return rows
 
 

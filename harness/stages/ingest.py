@@ -15,15 +15,16 @@ from harness.results.validate import Report, validate_files
 from harness.tasks import Registry
 
 
-def result_paths(items: Sequence[Path]) -> list[Path]:
-    """The result files named by ``items``: files as given, folders by their ``*.json``."""
+def result_paths(items: Sequence[Path], what: str = "result") -> list[Path]:
+    """The ``what`` files named by ``items``: files as given, folders by their ``*.json``."""
     paths: list[Path] = []
     for item in items:
         if not item.exists():
-            raise HarnessError(f"Result file or folder '{item}' does not exist.")
+            raise HarnessError(f"{what.capitalize()} file or folder '{item}' does not exist.")
         paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
     if not paths:
-        raise HarnessError("No result files given (folders were empty).")
+        named = ", ".join(f"'{item}'" for item in items)
+        raise HarnessError(f"No {what} files (*.json) in {named}: the folders are empty.")
     return paths
 
 
@@ -42,8 +43,8 @@ def ingest_files(
     beside a report, and a :class:`HarnessError` says so after the valid ones are stored."""
     paths = result_paths(files)
     folder = quarantine or params.paths.results / "quarantine"
-    rows = [row for path in (result_paths(difficulty) if difficulty else []) for row in
-            read_difficulty_file(path)]  # fmt: skip
+    difficulty_paths = result_paths(difficulty, "difficulty") if difficulty else []
+    rows = [row for path in difficulty_paths for row in read_difficulty_file(path)]
     known = set(registry.names())
     for task, *_ in rows:
         if task not in known:
