@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import HarnessError
 from harness.io import load_yaml_model
+from harness.strict import no_bool_as_number
 
 BASELINE = "none"
 """The no-intermediate setting in the grid: phase 2 straight from the pretrained encoder."""
@@ -22,6 +23,11 @@ BASELINE = "none"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: Any) -> Any:
+        return no_bool_as_number(cls, data)
 
 
 class Paths(_Strict):

@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError
+from harness.strict import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,6 +68,9 @@ def as_os_error(exc: BaseException) -> OSError:
     if found:
         number = int(found.group(1) or found.group(2))
         return OSError(number, os.strerror(number))
+    for number in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EACCES, errno.EROFS):
+        if os.strerror(number) in str(exc):  # DuckDB's own messages quote the C library's text
+            return OSError(number, os.strerror(number))
     return OSError(0, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
@@ -193,8 +196,23 @@ def verify_manifest(folder: Path, required: bool = True, what: str = "Output fol
     return True
 
 
+def require_output_folder(out_dir: Path) -> Path:
+    """``out_dir`` if it can be an output folder: a stage replaces its output folder whole, so
+    the current folder (``--out ''``, ``--out .``) or one above it (``..``) is refused."""
+    resolved = out_dir.resolve()
+    here = Path.cwd().resolve()
+    if not out_dir.name or resolved == here or resolved in here.parents:
+        raise HarnessError(
+            f"'{out_dir}' names the current folder or one above it, which a stage would "
+            "replace whole; give the output a folder of its own (--out), e.g. "
+            "results/models/my-model."
+        )
+    return out_dir
+
+
 def staging_dir(out_dir: Path) -> Path:
     """An empty sibling folder to build an output in before :func:`publish_dir`."""
+    require_output_folder(out_dir)
     staging = out_dir.with_name(out_dir.name + ".partial")
     try:
         shutil.rmtree(staging, ignore_errors=True)
@@ -244,16 +262,7 @@ def load_yaml_model(path: Path, model: type[M], what: str, expected: str) -> M:
     Every problem (missing file, bad YAML, not a mapping, invalid fields) is a
     :class:`HarnessError` that names ``what`` the file is and each offending field.
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HarnessError(f"{what} '{path}' does not exist.") from exc
-    except yaml.YAMLError as exc:
-        raise HarnessError(f"{what} '{path}' is not valid YAML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"{what} '{path}' is not UTF-8 text ({exc}).") from exc
-    except OSError as exc:
-        raise HarnessError(f"{what} '{path}' cannot be read: {exc.strerror or exc}.") from exc
+    raw = load_yaml(path, what)  # strict: no duplicate keys, NaN, deep nesting, huge files
     if not isinstance(raw, dict):
         raise HarnessError(
             f"{what} '{path}' must be a mapping of {expected}, not a {type(raw).__name__}."

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
+from harness.strict import load_json, parse_json, read_bytes
 
 RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
 """The result-file schema version this harness writes."""
 DIFFICULTY_SCHEMA_VERSION = 1
+RESULT_BYTES = 64 * 1024 * 1024
+"""Size limit of one result or difficulty file (the paper profile's largest, a 40-language
+cell, is well under 1 MiB)."""
+
+
+INT32 = (-(2**31), 2**31 - 1)
+"""The range of the store's INTEGER columns (seed, n_examples)."""
+TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+"""The one timestamp format of result files: ISO 8601's extended form with a UTC offset, as
+``datetime.isoformat`` writes it (``2026-12-03T13:15:55+00:00``). Python accepts more forms
+(``2026-W49-3``, ``20261203T131555``) that DuckDB's TIMESTAMPTZ does not."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict types: a boolean is no number and "0.5" no float (lax pydantic would store
+    # ``true`` as a score of 100 %)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Score(_Strict):
@@ -45,11 +58,11 @@ class Score(_Strict):
     # ranges, NaN and completeness are content checks (harness.results.validate), reported row
     # by row; the schema only fixes fields and types
     value: float | None
-    n_examples: int
+    n_examples: int = Field(ge=0, le=INT32[1])
 
 
 class Provenance(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     git_commit: str | None
     git_dirty: bool | None
@@ -57,8 +70,8 @@ class Provenance(BaseModel):
     harness_version: str
     packages: dict[str, str]
     hardware: dict[str, Any]
-    started_at: str
-    finished_at: str
+    started_at: str = Field(pattern=TIMESTAMP)
+    finished_at: str = Field(pattern=TIMESTAMP)
     # schema version 2
     dvc_stage_hash: str | None = None
     """Hash of the cell's DVC-tracked inputs (their DVC md5s, as dvc.lock records them) and its
@@ -130,7 +143,7 @@ class ResultFile(_Strict):
     model: str = Field(min_length=1)
     intermediate_task: str | None
     target_task: str = Field(min_length=1)
-    seed: int
+    seed: int = Field(ge=INT32[0], le=INT32[1])
     primary_metric: str
     scores: list[Score] = Field(min_length=1)
     provenance: Provenance
@@ -140,17 +153,16 @@ class ResultFile(_Strict):
 
 def read_result(path: Path) -> ResultFile:
     """Parse and validate one result file; raise :class:`HarnessError` naming the problem."""
+    data = read_bytes(path, "Result file", RESULT_BYTES)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HarnessError(f"Result file '{path}' does not exist.") from exc
+        raw = parse_json(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HarnessError(
             f"Result file '{path}' is not valid JSON ({exc}); it may be truncated. Rerun the "
             "evaluate stage that writes it (`dvc repro`)."
         ) from exc
-    except OSError as exc:
-        raise HarnessError(f"Result file '{path}' cannot be read: {exc.strerror or exc}.") from exc
+    except ValueError as exc:
+        raise HarnessError(f"Result file '{path}' is refused: {exc}.") from exc
     verify_checksum(path, raw)
     try:
         result = ResultFile.model_validate(raw)
@@ -250,23 +262,35 @@ def write_difficulty(out_file: Path, content: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+class DifficultyFile(BaseModel):
+    """What :func:`read_difficulty_file` needs of a difficulty file (other fields are kept by
+    the writer for people and ignored here)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    task: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    seed: int = Field(ge=INT32[0], le=INT32[1])
+    measures: dict[str, float] = Field(min_length=1)
+
+
 def read_difficulty_file(path: Path) -> list[DifficultyRow]:
     """Rows ``(task, measure, value, model, seed)`` of one difficulty result file."""
+    rerun = "rerun its stage (`dvc repro difficulty`)"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        rows = [
-            (str(raw["task"]), str(m), float(v), str(raw["model"]), int(raw["seed"]))
-            for m, v in raw["measures"].items()
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise HarnessError(
-            f"Difficulty file '{path}' is unreadable or incomplete ({exc}); rerun its stage "
-            "(`dvc repro difficulty`)."
-        ) from exc
-    for task, measure, value, _, _ in rows:
-        if not math.isfinite(value):
-            raise HarnessError(
-                f"Difficulty file '{path}': measure '{measure}' of '{task}' is not a finite "
-                "number; rerun its stage."
-            )
-    return rows
+        raw = load_json(path, "Difficulty file", RESULT_BYTES)
+    except HarnessError as exc:
+        raise HarnessError(f"{exc} Fix the file or {rerun}.") from exc
+    try:
+        parsed = DifficultyFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise HarnessError(f"Difficulty file '{path}' is invalid: {problems}; {rerun}.") from exc
+    # (non-finite numbers were refused by the reader)
+    return [
+        (parsed.task, measure, value, parsed.model, parsed.seed)
+        for measure, value in parsed.measures.items()
+    ]

@@ -38,6 +38,7 @@ from harness.metrics.benchmark import (
 from harness.metrics.qa import answers_from_squad, qa_scores
 from harness.metrics.retrieval import bucc_scores, mean_average_precision_at_k, mewslix_map_at_k
 from harness.metrics.tagging import seqeval_scores
+from harness.strict import parse_json, read_bytes
 
 LABEL_TASKS = frozenset({"xnli", "pawsx", "xcopa", "tatoeba"})
 TAG_TASKS = frozenset({"udpos", "panx"})
@@ -64,15 +65,16 @@ def _known(task: str) -> None:
 
 
 def _text(path: Path, what: str) -> str:
-    if not path.is_file():
+    if not path.exists():
         raise HarnessError(
             f"{what} file '{path}' does not exist; check the path and the layout "
             "{task}/test-{language}.{tsv|json}."
         )
+    data = read_bytes(path, f"{what} file")  # regular files only, within the size limit
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise HarnessError(
             f"{what} file '{path}' line {line} is not valid UTF-8; save the file as UTF-8."
         ) from exc
@@ -154,12 +156,14 @@ def read_pairs(path: Path, what: str = "Prediction") -> list[tuple[str, str]]:
 def _json(path: Path, what: str) -> Any:
     text = _text(path, what)
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         raise HarnessError(
             f"{what} file '{path}' line {exc.lineno} column {exc.colno} is not valid JSON "
             f"({exc.msg}); fix the file."
         ) from exc
+    except ValueError as exc:
+        raise HarnessError(f"{what} file '{path}' is refused: {exc}; fix the file.") from exc
 
 
 def read_answers(path: Path, what: str = "Prediction") -> dict[str, str]:
@@ -478,9 +482,11 @@ def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_json(line)
         except json.JSONDecodeError as exc:
             raise HarnessError(f"'{path}' line {number} is not valid JSON ({exc.msg}).") from exc
+        except ValueError as exc:
+            raise HarnessError(f"'{path}' line {number} is refused: {exc}.") from exc
         if not isinstance(row, dict) or "id" not in row or "prediction" not in row:
             raise HarnessError(
                 f"'{path}' line {number} must be an object with 'id' and 'prediction'."

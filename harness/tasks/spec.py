@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from harness import kinds
+from harness.strict import no_bool_as_number
 
 Role = Literal["intermediate", "target"]
 XtremeGroup = Literal["classification", "tagging", "qa", "retrieval", "multi_choice"]
@@ -23,6 +24,11 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: Any) -> Any:
+        return no_bool_as_number(cls, data)
 
 
 LocalFormat = Literal["jsonl", "conllu", "panx", "squad_json", "bucc", "tatoeba", "mewslix", "tsv"]

@@ -137,7 +137,7 @@ def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
 # --------------------------------------------------------------------------------------------
 # layers
 
-CORE = ("errors", "io", "progress", "seeding", "device", "provenance", "config")
+CORE = ("errors", "strict", "io", "progress", "seeding", "device", "provenance", "config")
 """Top-level modules every layer may use."""
 LAYERS: dict[str, set[str]] = {
     "core": {"core"},

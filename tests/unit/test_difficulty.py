@@ -75,7 +75,10 @@ def test_tiers_are_quantile_groups_easiest_first() -> None:
 def test_unreadable_difficulty_file_says_what_to_do(tmp_path: Path) -> None:
     bad = tmp_path / "t.json"
     bad.write_text('{"task": "t", "measures": {"x": "NaN"}, "model": "m", "seed": 1}')
-    with pytest.raises(HarnessError, match="not a finite number"):
+    with pytest.raises(HarnessError, match=r"measures\.x: Input should be a valid number"):
+        read_difficulty_file(bad)
+    bad.write_text('{"task": "t", "measures": {"x": NaN}, "model": "m", "seed": 1}')
+    with pytest.raises(HarnessError, match=r"NaN is not a number .* rerun its stage"):
         read_difficulty_file(bad)
     bad.write_text("{")
     with pytest.raises(HarnessError, match="rerun its stage"):

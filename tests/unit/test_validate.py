@@ -65,7 +65,7 @@ CORRUPT: list[tuple[str, str | bytes | Callable[[dict[str, Any]], None], str]] =
     ("no scores", _set("scores", []), "scores: List should have at least 1 item"),
     ("value above 1", _set("scores.0.value", 1.5), "to_be_between(column='value'"),
     ("negative value", _set("scores.1.value", -0.2), "to_be_between(column='value'"),
-    ("NaN value", _set("scores.2.value", math.nan), "not_be_null(column='value')"),
+    ("NaN value", _set("scores.2.value", math.nan), "NaN is not a number this harness accepts"),
     ("null value", _set("scores.2.value", None), "not_be_null(column='value')"),
     ("zero examples", _set("scores.0.n_examples", 0), "column='n_examples'"),
     ("unknown language", _set("scores.0.language", "zz"), "in_set(column='language'"),
