@@ -20,6 +20,11 @@ def main() -> None:
         app()
     except HarnessError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        # the message is text, not markup ("[source id, English id]" must print as written),
+        # and is not folded: a long path stays whole and can be copied
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False
+        )
         sys.exit(2)

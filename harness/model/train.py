@@ -29,7 +29,13 @@ from harness.config import TrainParams
 from harness.data.batching import epoch_batches
 from harness.device import pick_device
 from harness.errors import HarnessError
-from harness.io import ManifestError, fsync_dir, verify_manifest, write_manifest
+from harness.io import (
+    ManifestError,
+    fsync_dir,
+    require_output_folder,
+    verify_manifest,
+    write_manifest,
+)
 from harness.kinds.base import IGNORE_INDEX
 from harness.progress import progress_bar
 
@@ -86,6 +92,7 @@ class Checkpointing:
 
 def checkpoint_folder(out_dir: Path) -> Path:
     """Where the checkpoints of the stage writing ``out_dir`` live: beside it, outside DVC."""
+    require_output_folder(out_dir)
     return out_dir.with_name(out_dir.name + ".ckpt")
 
 

@@ -182,6 +182,15 @@ def migrate(con: duckdb.DuckDBPyConnection, db_path: Path) -> int:
             f"({SCHEMA_VERSION}). Upgrade xtransfer to write to it."
         )
     if found is None:
+        tables = sorted(
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        )
+        if tables:
+            raise HarnessError(
+                f"'{db_path}' is a DuckDB database but not an xtransfer results database (it "
+                f"holds other tables: {', '.join(tables[:5])}); nothing was written to it. Pass "
+                "another --db."
+            )
         con.execute(SCHEMA_V1)
         version = 1
     else:
@@ -234,6 +243,32 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
 def wal_path(db_path: Path) -> Path:
     """DuckDB's write-ahead log beside a database file."""
     return db_path.with_name(db_path.name + ".wal")
+
+
+DUCKDB_MAGIC = (8, b"DUCK")
+"""Where DuckDB's file format puts its magic bytes, and what they are."""
+
+
+def _require_duckdb_file(db_path: Path) -> None:
+    """Refuse an existing ``--db`` that is not a DuckDB file at all (before anything is copied
+    or written: such a file would otherwise surface as a write error of the working copy)."""
+    try:
+        if not db_path.exists():
+            return
+        if db_path.stat().st_size == 0:
+            raise HarnessError(
+                f"'{db_path}' is an empty file, not a results database; nothing was written to "
+                "it. Delete it (a new database is then created there) or pass another --db."
+            )
+        with db_path.open("rb") as handle:
+            head = handle.read(DUCKDB_MAGIC[0] + len(DUCKDB_MAGIC[1]))
+    except OSError as exc:
+        raise HarnessError(f"'{db_path}' cannot be read: {exc.strerror or exc}.") from exc
+    if head[DUCKDB_MAGIC[0] :] != DUCKDB_MAGIC[1]:
+        raise HarnessError(
+            f"'{db_path}' is not a results database (not a DuckDB file); nothing was written "
+            "to it. Pass the path of a results database, or of a new file, as --db."
+        )
 
 
 def _checkpoint_stale_wal(db_path: Path) -> None:
@@ -323,7 +358,9 @@ def _copy_on_write(db_path: Path, copy: _WorkingCopy) -> Iterator[duckdb.DuckDBP
         with work.open("rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(work, db_path)
-    except (OSError, duckdb.IOException) as exc:  # disk full, permission denied, ...
+    # disk full, permission denied, ...; DuckDB reports a failed write of its CHECKPOINT as a
+    # FatalException (that database instance is unusable: it is the working copy, discarded)
+    except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
         raise _db_write_error(db_path, exc) from exc
     finally:
         copy.discard()
@@ -444,6 +481,7 @@ def ingest(
     # rename are on the one real file, whichever name an ingest was given
     db_path = db_path.resolve()
     with _write_lock(db_path), _gc_paused():
+        _require_duckdb_file(db_path)
         _checkpoint_stale_wal(db_path)
         # the copy of the database runs while the batch is validated
         copy = _WorkingCopy(db_path)

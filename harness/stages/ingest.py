@@ -3,29 +3,54 @@ loaded into the results database (:mod:`harness.results.store`)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from harness.config import Params
 from harness.errors import HarnessError
 from harness.results.languages import profile_language_rows
-from harness.results.schema import read_difficulty_file
+from harness.results.schema import RESULT_BYTES, read_difficulty_file
 from harness.results.store import ingest
 from harness.results.validate import Report, validate_files
 from harness.tasks import Registry
 
 
 def result_paths(items: Sequence[Path], what: str = "result") -> list[Path]:
-    """The ``what`` files named by ``items``: files as given, folders by their ``*.json``."""
+    """The ``what`` files named by ``items``: files as given, folders by their ``*.json``; each
+    file once, however often it is named (twice, through a folder and by name, through a
+    symlink) and however many copies of the same content are given (the first is kept)."""
     paths: list[Path] = []
+    seen_paths: set[Path] = set()
+    seen_content: set[str] = set()
     for item in items:
         if not item.exists():
             raise HarnessError(f"{what.capitalize()} file or folder '{item}' does not exist.")
-        paths += sorted(item.glob("*.json")) if item.is_dir() else [item]
+        for path in sorted(item.glob("*.json")) if item.is_dir() else [item]:
+            real = path.resolve()
+            if real in seen_paths:
+                continue
+            seen_paths.add(real)
+            digest = _content_digest(path)
+            if digest is not None and digest in seen_content:
+                continue
+            if digest is not None:
+                seen_content.add(digest)
+            paths.append(path)
     if not paths:
         named = ", ".join(f"'{item}'" for item in items)
         raise HarnessError(f"No {what} files (*.json) in {named}: the folders are empty.")
     return paths
+
+
+def _content_digest(path: Path) -> str | None:
+    """sha256 of a regular file's bytes; None for anything else (the reader reports it)."""
+    try:
+        if not path.is_file() or path.stat().st_size > RESULT_BYTES:
+            return None
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def ingest_files(

@@ -29,6 +29,8 @@ from harness import kinds
 from harness.config import BASELINE, Params, TrainParams
 from harness.data.sources import Example, load_examples
 from harness.errors import HarnessError
+from harness.io import write_error
+from harness.strict import SPEC_BYTES, parse_yaml, read_text
 from harness.tasks import HubSource, LocalSource, Registry, TaskSpec
 
 #: hyperparameters a submission may override on the command line
@@ -75,22 +77,17 @@ class Submission:
 
 def read_submitted_spec(path: Path) -> tuple[TaskSpec, str]:
     """Parse and validate a submitted spec; every error names the field and the fix."""
+    if not path.exists():
+        raise HarnessError(f"Spec file '{path}' does not exist; pass the path of a YAML spec.")
+    text = read_text(path, "Spec file", SPEC_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise HarnessError(
-            f"Spec file '{path}' does not exist; pass the path of a YAML spec."
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HarnessError(
-            f"Spec file '{path}' cannot be read ({exc}); pass a UTF-8 YAML file."
-        ) from exc
-    try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise HarnessError(
             f"Spec file '{path}' is not valid YAML ({exc}); fix the syntax."
         ) from exc
+    except ValueError as exc:
+        raise HarnessError(f"Spec file '{path}' is refused: {exc}; fix the file.") from exc
     if not isinstance(raw, dict):
         raise HarnessError(
             f"Spec file '{path}' must be a YAML mapping of the fields {_FIELDS}, not a "
@@ -193,11 +190,24 @@ def _data_dir(spec: TaskSpec, root: Path) -> str | None:
             f"field 'source.path': folder '{full}' does not exist. Put the task's files there "
             "(relative to the repository root) or fix source.path."
         )
+    real_root = root.resolve()
+    if not full.resolve().is_relative_to(real_root):
+        raise HarnessError(
+            f"field 'source.path': folder '{full}' is a symlink (or lies under one) that leads "
+            f"outside the repository, to '{full.resolve()}'; DVC would track the link, not the "
+            "data. Copy the data into the repository instead of linking it."
+        )
     for split, name in spec.source.files.items():
         if "/" in name or "\\" in name or ".." in name:
             raise HarnessError(
                 f"field 'source.files.{split}' ({name!r}) must be a file name inside "
                 "source.path, without path separators."
+            )
+        file = full / name
+        if file.exists() and not file.resolve().is_relative_to(real_root):
+            raise HarnessError(
+                f"field 'source.files.{split}': '{file}' is a symlink that leads outside the "
+                f"repository, to '{file.resolve()}'; copy the file into '{full}' instead."
             )
     return posix.as_posix()
 
@@ -520,5 +530,12 @@ def submit(
     """Validate, probe and (unless ``dry_run``) register a new intermediate task."""
     submission = plan(spec_path, params_path, params, registry, overrides, root)
     if not dry_run:
-        write_all(submission.files)
+        try:
+            write_all(submission.files)
+        except OSError as exc:  # a read-only folder, a full disk: every file is as it was
+            failed = Path(exc.filename) if exc.filename else next(iter(submission.files))
+            error = write_error(failed, exc)
+            raise HarnessError(
+                f"{error} The task was not registered: the spec and params.yaml are unchanged."
+            ) from exc
     return submission

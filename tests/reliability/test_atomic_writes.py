@@ -295,3 +295,29 @@ def test_toy_data(project: Path, tmp_path: Path, fault: str) -> None:
 
 def test_language_file_fixture_matches_store_tests() -> None:
     assert [lang["code"] for lang in LANGS] == ["en", "xa", "xb", "xc", "xd"]
+
+
+@pytest.mark.parametrize("fraction", [0.02, 0.1, 0.3, 0.6, 0.9, 1.0, 1.05, 1.3, 2.0])
+def test_ingest_disk_full_at_every_size(project: Path, tmp_path: Path, fraction: float) -> None:
+    """A file-size limit at a range of sizes around the database's, so that the write fails at
+    every point of the copy-on-write path (the copy, DuckDB's inserts, its CHECKPOINT): each
+    ends in exit 0, or exit 2 with the project's message, the database unchanged and nothing
+    left behind; never a traceback (before: DuckDB's FatalException escaped at some sizes)."""
+    work = tmp_path / "w"
+    shutil.copytree(project, work)
+    extra = result("toy_lexical")
+    extra["model"] = "toy-xlmr-tiny"
+    (work / "more").mkdir()
+    (work / "more" / "x.json").write_text(json.dumps(extra))
+    db = work / "results" / "r.duckdb"
+    before = db.read_bytes()
+    args = ["ingest", "more", "--db", "results/r.duckdb"]
+    done = run(args, work, "disk full", limit=max(1, int(len(before) * fraction)))
+    assert "Traceback" not in done.stderr, done.stderr
+    if done.returncode != 0:
+        _clear_error(done, "r.duckdb")
+        assert "database is unchanged" in " ".join(done.stderr.split())
+        assert db.read_bytes() == before
+    assert leftovers(work) == []
+    again = harness(*args, cwd=work)
+    assert again.returncode == 0, again.stderr

@@ -399,3 +399,77 @@ def test_cli_submit_dry_run_then_tasks_show(repo: Path) -> None:
     assert "epochs': 1.0" in show.stdout
     listed = harness("tasks", "list")
     assert "my_task" in listed.stdout and "tasks/my_task.yaml" in listed.stdout
+
+
+def test_a_data_folder_linked_from_outside_the_repository_is_refused(repo: Path) -> None:
+    """source.path inside the repository by name, but a symlink to a folder outside it (DVC
+    would track the link, not the data): refused, nothing changes."""
+    outside = repo.parent / "elsewhere"
+    shutil.move(repo / "data/submitted/my_task", outside)
+    (repo / "data/submitted/my_task").symlink_to(outside, target_is_directory=True)
+    spec_file = _write_spec(repo, GOOD)
+    before = _hashes(repo)
+    with pytest.raises(HarnessError, match="leads outside the repository") as info:
+        _submit(repo, spec_file)
+    assert "source.path" in str(info.value)
+    assert _hashes(repo) == before
+
+
+def test_a_data_file_linked_from_outside_the_repository_is_refused(repo: Path) -> None:
+    outside = repo.parent / "train.jsonl"
+    shutil.move(repo / "data/submitted/my_task/train.jsonl", outside)
+    (repo / "data/submitted/my_task/train.jsonl").symlink_to(outside)
+    spec_file = _write_spec(repo, GOOD)
+    before = _hashes(repo)
+    with pytest.raises(HarnessError, match=r"source\.files\.train.*leads outside the repository"):
+        _submit(repo, spec_file)
+    assert _hashes(repo) == before
+
+
+def test_a_data_folder_linked_inside_the_repository_is_accepted(repo: Path) -> None:
+    shutil.move(repo / "data/submitted/my_task", repo / "data/real")
+    (repo / "data/submitted/my_task").symlink_to(repo / "data/real", target_is_directory=True)
+    spec_file = _write_spec(repo, GOOD)
+    _submit(repo, spec_file, dry_run=True)
+
+
+@pytest.mark.parametrize(
+    ("where", "error", "hint"),
+    [
+        ("mkstemp", PermissionError(13, "Permission denied"), "make the folder writable"),
+        ("replace", OSError(28, "No space left on device"), "free space"),
+    ],
+)
+def test_a_read_only_folder_or_full_disk_during_submit_changes_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, where: str, error: OSError, hint: str
+) -> None:
+    """The write fails when the first temporary file is made (read-only ``tasks/``) or at the
+    second rename (disk full): the project's error, every file as it was, no temporary left."""
+    import harness.stages.submit as module
+
+    spec_file = _write_spec(repo, GOOD)
+    before = _hashes(repo)
+    if where == "mkstemp":
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise error
+
+        monkeypatch.setattr(module.tempfile, "mkstemp", refuse)
+    else:
+        real = os.replace
+        calls = 0
+
+        def replace(src: Any, dst: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise error
+            real(src, dst)
+
+        monkeypatch.setattr(module.os, "replace", replace)
+    with pytest.raises(HarnessError) as info:
+        _submit(repo, spec_file)
+    message = str(info.value)
+    assert "Could not write" in message and hint in message
+    assert "params.yaml are unchanged" in message
+    assert _hashes(repo) == before
