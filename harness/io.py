@@ -25,7 +25,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError
-from harness.strict import load_yaml
+from harness.strict import field_problems, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -270,8 +270,6 @@ def load_yaml_model(path: Path, model: type[M], what: str, expected: str) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise HarnessError(f"{what} '{path}' has invalid {expected}: {problems}") from exc
+        raise HarnessError(
+            f"{what} '{path}' has invalid {expected}: {field_problems(exc)}"
+        ) from exc

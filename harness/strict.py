@@ -244,3 +244,12 @@ def no_bool_as_number(model: Any, data: Any) -> Any:
             if isinstance(value, bool) and field is not None and _numeric(field.annotation):
                 raise ValueError(f"{name}: {value!r} is a boolean, not a number")
     return data
+
+
+def field_problems(exc: Any, most: int | None = None) -> str:
+    """A pydantic ``ValidationError`` as one line: ``field.path: message`` per error (the first
+    ``most``), joined by semicolons."""
+    errors = exc.errors()[:most] if most is not None else exc.errors()
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in errors
+    )

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
-from harness.strict import load_json, parse_json, read_bytes
+from harness.strict import field_problems, load_json, parse_json, read_bytes
 
 RESULT_SCHEMA_VERSION = 3  # 3: a checksum over the canonical content
 """The result-file schema version this harness writes."""
@@ -167,10 +167,7 @@ def read_result(path: Path) -> ResultFile:
     try:
         result = ResultFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
+        problems = field_problems(exc, most=5)
         raise HarnessError(f"Result file '{path}' is invalid: {problems}.") from exc
     return result
 
@@ -284,10 +281,7 @@ def read_difficulty_file(path: Path) -> list[DifficultyRow]:
     try:
         parsed = DifficultyFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
+        problems = field_problems(exc, most=5)
         raise HarnessError(f"Difficulty file '{path}' is invalid: {problems}; {rerun}.") from exc
     # (non-finite numbers were refused by the reader)
     return [

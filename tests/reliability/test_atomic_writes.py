@@ -217,17 +217,22 @@ def test_checkpoint_write_failure_does_not_stop_training(project: Path, tmp_path
     assert leftovers(work) == []
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-def test_ingest_database(project: Path, tmp_path: Path, fault: str) -> None:
+def _ingest_workspace(project: Path, tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A copy of the project, one more result file in ``more/``, its database, and the ingest
+    command that adds the file."""
     work = tmp_path / "w"
     shutil.copytree(project, work)
     extra = result("toy_lexical")
     extra["model"] = "toy-xlmr-tiny"
     (work / "more").mkdir()
     (work / "more" / "x.json").write_text(json.dumps(extra))
-    db = work / "results" / "r.duckdb"
+    return work, work / "results" / "r.duckdb", ["ingest", "more", "--db", "results/r.duckdb"]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ingest_database(project: Path, tmp_path: Path, fault: str) -> None:
+    work, db, args = _ingest_workspace(project, tmp_path)
     before = db.read_bytes()
-    args = ["ingest", "more", "--db", "results/r.duckdb"]
     if fault == "permission":
         with read_only(db.parent):
             done = run(args, work, fault)
@@ -303,15 +308,8 @@ def test_ingest_disk_full_at_every_size(project: Path, tmp_path: Path, fraction:
     every point of the copy-on-write path (the copy, DuckDB's inserts, its CHECKPOINT): each
     ends in exit 0, or exit 2 with the project's message, the database unchanged and nothing
     left behind; never a traceback (before: DuckDB's FatalException escaped at some sizes)."""
-    work = tmp_path / "w"
-    shutil.copytree(project, work)
-    extra = result("toy_lexical")
-    extra["model"] = "toy-xlmr-tiny"
-    (work / "more").mkdir()
-    (work / "more" / "x.json").write_text(json.dumps(extra))
-    db = work / "results" / "r.duckdb"
+    work, db, args = _ingest_workspace(project, tmp_path)
     before = db.read_bytes()
-    args = ["ingest", "more", "--db", "results/r.duckdb"]
     done = run(args, work, "disk full", limit=max(1, int(len(before) * fraction)))
     assert "Traceback" not in done.stderr, done.stderr
     if done.returncode != 0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,16 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.results.schema import read_difficulty_file
-from harness.results.store import connect_readonly, ingest
+from harness.results.store import ingest
 from harness.results.validate import validate_files
 from harness.results.xtreme import export_xtreme
 from tests.conftest import REPO
 from tests.reliability.conftest import harness
+from tests.reliability.test_stored_results import _runs
 from tests.unit.test_store import LANGS, SPECS, result
+from tests.unit.test_validate import _set
 
 CODES = [lang["code"] for lang in LANGS]
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def apply(data: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        node: Any = data
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node[part]
-        node[int(last) if last.isdigit() else last] = value
-
-    return apply
 
 
 # (case, how the file is damaged: a function of the parsed file or the raw text, message)
@@ -84,14 +74,6 @@ def test_validate_and_ingest_refuse_the_same_result_files(
     with pytest.raises(HarnessError, match="failed validation; nothing was written"):
         ingest(db, [bad], LANGS, SPECS)
     assert not db.exists() or _runs(db) == set()
-
-
-def _runs(db: Path) -> set[str]:
-    con = connect_readonly(db)
-    try:
-        return {r[0] for r in con.execute("SELECT run_id FROM runs").fetchall()}
-    finally:
-        con.close()
 
 
 def test_a_file_validate_accepts_ingests(tmp_path: Path) -> None:
