@@ -153,23 +153,6 @@ def load_json(path: Path, what: str, max_bytes: int = MAX_BYTES) -> Any:
         raise HarnessError(f"{what} '{path}' is refused: {exc}.") from exc
 
 
-def json_lines(path: Path, what: str, max_bytes: int = MAX_BYTES) -> list[tuple[int, Any]]:
-    """(line number, value) of every non-blank line of the JSON Lines file ``path``."""
-    rows = []
-    for number, line in enumerate(read_text(path, what, max_bytes).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, parse_json(line)))
-        except json.JSONDecodeError as exc:
-            raise HarnessError(
-                f"{what} '{path}' line {number} is not valid JSON ({exc.msg}, column {exc.colno})."
-            ) from exc
-        except ValueError as exc:
-            raise HarnessError(f"{what} '{path}' line {number} is refused: {exc}.") from exc
-    return rows
-
-
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader that refuses a key given twice in one mapping."""
 

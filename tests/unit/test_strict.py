@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from harness.errors import HarnessError
 from harness.strict import (
     MAX_DEPTH,
-    json_lines,
     load_json,
     load_yaml,
     parse_json,
@@ -84,17 +83,6 @@ def test_size_limit(tmp_path: Path) -> None:
     assert load_json(path, "Result file", max_bytes=200) == ["x" * 100]
     with pytest.raises(HarnessError, match="larger than the 50-byte limit"):
         load_json(path, "Result file", max_bytes=50)
-
-
-def test_json_lines_name_the_line(tmp_path: Path) -> None:
-    path = _file(tmp_path, '{"id": "a"}\n\n{"id": "b", "id": "c"}\n', "p.jsonl")
-    with pytest.raises(HarnessError, match="line 3 is refused: the key 'id' is given twice"):
-        json_lines(path, "Prediction file")
-    path.write_text('{"id": "a"}\n{"id": \n', encoding="utf-8")
-    with pytest.raises(HarnessError, match="line 2 is not valid JSON"):
-        json_lines(path, "Prediction file")
-    path.write_text('{"id": "a"}\n\n[1]\n', encoding="utf-8")
-    assert json_lines(path, "Prediction file") == [(1, {"id": "a"}), (3, [1])]
 
 
 @pytest.mark.parametrize(
