@@ -19,7 +19,10 @@ The protocol, by concern:
   kind may hold), :meth:`~TaskKind.scored_languages`;
 * **head**: :meth:`~TaskKind.head_class` (the Hugging Face ``AutoModelFor...`` class of
   single-task training), :meth:`~TaskKind.head_labels`, and for multi-task training
-  :meth:`~TaskKind.shared_encoder_head` on a shared encoder;
+  :meth:`~TaskKind.shared_encoder_head` on a shared encoder, with the loss of a task's rows in
+  a batch shared with other tasks (:attr:`~TaskKind.shares_batches`,
+  :meth:`~TaskKind.shared_loss`) or the forward pass and loss of a batch of the task alone
+  (:meth:`~TaskKind.shared_forward`);
 * **featurise, collate**: :meth:`~TaskKind.featurize` (examples -> features),
   :meth:`~TaskKind.collate` (features -> a padded batch with labels);
 * **decode, score**: :meth:`~TaskKind.logits` (model output -> logits per feature),
@@ -192,6 +195,11 @@ class TaskKind:
     """Pointwise V-information and cartography apply (one label per example, a null input)."""
     multitask: bool = False
     """Can join a multi-task setting (:meth:`shared_encoder_head` builds its head)."""
+    shares_batches: bool = False
+    """Multi-task training: a row is one sequence with a class or a label per token, so rows of
+    tasks of such kinds share batches (one encoder pass, each row scored by its task's head,
+    :meth:`shared_loss`); the batches of any other task hold that task alone
+    (:meth:`collate`, :meth:`shared_forward`)."""
     token_level: bool = False
     """Multi-task training: the labels are per token (else one per row, at position 0)."""
 
@@ -247,6 +255,27 @@ class TaskKind:
         """A head over a shared encoder's hidden states for multi-task training, or None when
         the kind cannot join a multi-task setting."""
         return None
+
+    def shared_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Multi-task training, kinds that share batches (:attr:`shares_batches`): the mean
+        loss of one task's rows of a batch, from its head's ``logits`` and its rows of the
+        batch's ``labels`` (rows, width): per token (:attr:`token_level`), or the class at
+        position 0."""
+        from torch import nn
+
+        loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, reduction="mean")
+        if self.token_level:
+            return loss_fn(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
+        return loss_fn(logits.float(), labels[:, 0])
+
+    def shared_forward(self, encoder: nn.Module, head: nn.Module, batch: Batch) -> Any:
+        """Multi-task training, kinds that do not share batches: the output of ``encoder`` and
+        the task's ``head`` on a batch of one task (as :meth:`collate` builds it), with
+        ``.loss`` (None without labels) and the logits :meth:`logits` reads."""
+        raise HarnessError(
+            f"Kind '{self.name}' has no multi-task forward pass of its own; it cannot join a "
+            "multi-task setting."
+        )
 
     # ---- featurise, collate -------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class SequenceClassification(TaskKind):
     every_label_in_train = True
     supports_pvi = True
     multitask = True
+    shares_batches = True
 
     def __init__(self, name: str, pair: bool) -> None:
         self.name = name

@@ -27,6 +27,7 @@ from harness.kinds.base import Batch, EvalSettings, Example, FeatureSettings, Ta
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from harness.config import EvalParams, TrainParams
     from harness.metrics.qa import Normalisation
@@ -216,6 +217,7 @@ class ExtractiveQA(TaskKind):
     field_types = MappingProxyType({"context": "text", "question": "text", "answers": "answers"})
     primary_metrics = ("f1", "exact_match")
     reported_metrics = frozenset({"f1", "exact_match"})
+    multitask = True
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         answers = example["answers"]
@@ -257,6 +259,32 @@ class ExtractiveQA(TaskKind):
 
     def collate(self, features: Sequence[Any], pad_id: int) -> Batch:
         return collate_qa(features, pad_id)
+
+    def shared_encoder_head(self, hidden: int, labels: int, dropout: float) -> nn.Module:
+        from harness.kinds.heads import SpanHead
+
+        return SpanHead(hidden)
+
+    def shared_forward(self, encoder: nn.Module, head: nn.Module, batch: Batch) -> Any:
+        """As ``AutoModelForQuestionAnswering``: start and end logits per token; the loss is the
+        mean of the start and end positions' cross-entropies (a position beyond the window is
+        clamped to its width and ignored)."""
+        from types import SimpleNamespace
+
+        from torch import nn
+
+        states = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+        logits = head(states)
+        start_logits = logits[..., 0].contiguous()
+        end_logits = logits[..., 1].contiguous()
+        loss = None
+        if "start_positions" in batch and "end_positions" in batch:
+            width = start_logits.shape[1]
+            loss_fn = nn.CrossEntropyLoss(ignore_index=width)
+            starts = batch["start_positions"].clamp(0, width)
+            ends = batch["end_positions"].clamp(0, width)
+            loss = (loss_fn(start_logits.float(), starts) + loss_fn(end_logits.float(), ends)) / 2
+        return SimpleNamespace(loss=loss, start_logits=start_logits, end_logits=end_logits)
 
     def eval_max_length(self, tp: TrainParams, evaluation: EvalParams) -> int:
         """Contexts are windowed at evaluation as in training (the task's ``max_length``)."""

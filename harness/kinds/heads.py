@@ -35,3 +35,14 @@ class TokenHead(nn.Module):
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(self.classifier(self.dropout(states)))
+
+
+class SpanHead(nn.Module):
+    """As XLM-R's question-answering head: a start and an end logit per token (no dropout)."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.qa_outputs = nn.Linear(hidden, 2)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(self.qa_outputs(states))

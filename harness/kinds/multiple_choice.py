@@ -15,6 +15,8 @@ from harness.errors import HarnessError
 from harness.kinds.base import Batch, Example, FeatureSettings, TaskKind
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from harness.tasks.spec import TaskSpec
 
 
@@ -112,6 +114,7 @@ class MultipleChoice(TaskKind):
     labelled = True
     primary_metrics = ("accuracy",)
     reported_metrics = frozenset({"accuracy"})
+    multitask = True
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         super().check_example(spec, example, where)
@@ -139,6 +142,32 @@ class MultipleChoice(TaskKind):
 
     def collate(self, features: Sequence[Any], pad_id: int) -> Batch:
         return collate_choices(features, pad_id)
+
+    def shared_encoder_head(self, hidden: int, labels: int, dropout: float) -> nn.Module:
+        """One score per (context, choice) sequence, from its ``<s>`` state (the choices are
+        the outputs, so the label set does not size the head)."""
+        from harness.kinds.heads import SequenceHead
+
+        return SequenceHead(hidden, 1, dropout)
+
+    def shared_forward(self, encoder: nn.Module, head: nn.Module, batch: Batch) -> Any:
+        """As ``AutoModelForMultipleChoice``: the (rows, choices, width) sequences encoded as
+        rows x choices sequences, each scored by the head; the loss is the cross-entropy of the
+        softmax over each row's choices."""
+        from types import SimpleNamespace
+
+        from torch import nn
+
+        ids = batch["input_ids"]
+        rows, choices, width = ids.shape
+        states = encoder(
+            input_ids=ids.reshape(-1, width),
+            attention_mask=batch["attention_mask"].reshape(-1, width),
+        )[0]
+        logits = head(states).reshape(rows, choices)
+        labels = batch.get("labels")
+        loss = None if labels is None else nn.functional.cross_entropy(logits.float(), labels)
+        return SimpleNamespace(loss=loss, logits=logits)
 
 
 MULTIPLE_CHOICE = MultipleChoice()

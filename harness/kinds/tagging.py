@@ -162,6 +162,7 @@ class Tagging(TaskKind):
     fixed_label_set = True
     token_level = True
     multitask = True
+    shares_batches = True
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         tokens, tags = example["tokens"], example["tags"]

@@ -20,7 +20,7 @@ from transformers import PreTrainedModel
 from harness import kinds
 from harness.device import attention_implementation
 from harness.errors import HarnessError
-from harness.kinds.base import IGNORE_INDEX, Feature
+from harness.kinds.base import IGNORE_INDEX
 from harness.tasks import TaskSpec
 
 
@@ -63,11 +63,14 @@ def load_trained(model_dir: Path, spec: TaskSpec) -> PreTrainedModel:
 
 @dataclass
 class TaskFeature:
+    """A training feature of task ``task`` of a multi-task setting (of its kind's feature
+    type: :class:`~harness.kinds.base.Feature`, a multiple-choice or a QA feature)."""
+
     task: int
-    feature: Feature
+    feature: Any
 
     @property
-    def input_ids(self) -> list[int]:
+    def input_ids(self) -> Any:
         return self.feature.input_ids
 
 
@@ -93,7 +96,16 @@ def collate_multitask(items: Sequence[TaskFeature], pad_id: int) -> dict[str, to
 
 
 class MultitaskModel(nn.Module):
-    """A shared encoder and one head per task; rows are routed by their ``task`` index."""
+    """A shared encoder and one head per task (or one shared head); each task's rows are scored
+    by its head with its kind's loss.
+
+    The rows of tasks whose kinds share batches (:attr:`~harness.kinds.base.TaskKind.
+    shares_batches`: classification, tagging) may come mixed in one batch
+    (:func:`collate_multitask`: one encoder pass, rows routed by their ``task`` index); any
+    other task's batches hold that task alone, collated and run by its kind
+    (:meth:`~harness.kinds.base.TaskKind.collate`,
+    :meth:`~harness.kinds.base.TaskKind.shared_forward`): multiple-choice rows are
+    (choices, width), QA rows carry answer positions. :meth:`collate` builds either."""
 
     def __init__(
         self, encoder: nn.Module, specs: Sequence[TaskSpec], seed: int, shared_head: bool = False
@@ -115,7 +127,9 @@ class MultitaskModel(nn.Module):
                 )
         owners = specs[:1] if shared_head else specs
         self.head_of = [0] * len(specs) if shared_head else list(range(len(specs)))
-        self.token_level = [kinds.of(spec).token_level for spec in specs]
+        self.names = [spec.name for spec in specs]
+        self.kinds = [kinds.of(spec) for spec in specs]
+        self.shares_batches = [kind.shares_batches for kind in self.kinds]
         heads = []
         for spec in owners:
             head = kinds.of(spec).shared_encoder_head(hidden, len(spec.labels), dropout)
@@ -127,27 +141,56 @@ class MultitaskModel(nn.Module):
             heads.append(head)
         self.heads = nn.ModuleList(heads)
 
+    def collate(self, items: Sequence[TaskFeature], pad_id: int) -> dict[str, torch.Tensor]:
+        """A training batch of ``items``: rows of tasks that share batches mixed
+        (:func:`collate_multitask`), or the rows of one other task by its kind's collate."""
+        present = sorted({item.task for item in items})
+        if all(self.shares_batches[t] for t in present):
+            return collate_multitask(items, pad_id)
+        self._one_task(present)
+        batch = self.kinds[present[0]].collate([item.feature for item in items], pad_id)
+        batch["task"] = torch.full((len(items),), present[0], dtype=torch.long)
+        return batch
+
+    def _one_task(self, present: Sequence[int]) -> None:
+        if len(present) > 1:
+            raise HarnessError(
+                f"A multi-task batch mixes the tasks {[self.names[t] for t in present]}; only "
+                "classification and tagging rows share a batch, every other task's batches "
+                "hold that task alone (harness.data.mixture.pooled_batches orders them)."
+            )
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         task: torch.Tensor,
         labels: torch.Tensor | None = None,
+        **targets: torch.Tensor,
     ) -> SimpleNamespace:
+        present = torch.unique(task).tolist()
+        if not all(self.shares_batches[t] for t in present):
+            self._one_task(present)
+            t = present[0]
+            batch = {"input_ids": input_ids, "attention_mask": attention_mask, **targets}
+            if labels is not None:
+                batch["labels"] = labels
+            output: SimpleNamespace = self.kinds[t].shared_forward(
+                self.encoder, self.heads[self.head_of[t]], batch
+            )
+            return output
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
-        loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, reduction="mean")
         total = states.new_zeros(())
         logits: list[torch.Tensor] = []
-        for t in torch.unique(task).tolist():
+        for t in present:
             rows = task == t
             out = self.heads[self.head_of[t]](states[rows])
             logits.append(out)
             if labels is None:
                 continue
-            gold = labels[rows] if self.token_level[t] else labels[rows, 0]
-            flat = out.reshape(-1, out.shape[-1]) if self.token_level[t] else out
             # each task's rows weigh by their share of the batch, so the loss is a mean per row
-            total = total + loss_fn(flat.float(), gold.reshape(-1)) * rows.sum() / len(task)
+            loss = self.kinds[t].shared_loss(out, labels[rows])
+            total = total + loss * rows.sum() / len(task)
         single = logits[0] if len(logits) == 1 else None
         return SimpleNamespace(loss=total if labels is not None else None, logits=single)
 

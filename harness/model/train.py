@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -44,6 +44,19 @@ Batch = dict[str, torch.Tensor]
 CHECKPOINT_FORMAT = 3  # 2: the epoch's batches (length-grouped orders); 3: the compute context
 STATE_FILE = "state.pt"
 META_FILE = "meta.json"
+
+
+class BatchOrder(Protocol):
+    """The batches (lists of feature indices) of one epoch, drawn from the data-order generator,
+    in place of :func:`~harness.data.batching.epoch_batches` (multi-task runs whose tasks
+    cannot share a batch: :class:`harness.data.mixture.PooledBatches`). Drawn inside the loop,
+    so a checkpoint holds the epoch's batches and the generator, and a resumed run replays
+    them."""
+
+    @property
+    def batches_per_epoch(self) -> int: ...
+
+    def __call__(self, generator: torch.Generator) -> list[list[int]]: ...
 
 
 @dataclass
@@ -383,6 +396,7 @@ def train(
     checkpointing: Checkpointing | None = None,
     extra_generators: dict[str, torch.Generator] | None = None,
     on_epoch_end: Callable[[int], None] | None = None,
+    batch_order: BatchOrder | None = None,
 ) -> TrainSummary:
     """Train ``model`` in place on ``features``; the model's forward must return ``.loss``.
 
@@ -391,7 +405,9 @@ def train(
     RNGs the caller's ``collate`` draws from (e.g. MLM masking): they are checkpointed too.
     ``on_epoch_end(epoch)`` (0-based) is called after each epoch whose batches all ran, with
     the model in eval mode (the difficulty measures probe the model there); a run with a hook
-    takes no checkpoints, since the hook's own state could not be resumed.
+    takes no checkpoints, since the hook's own state could not be resumed. ``batch_order``
+    draws each epoch's batches instead of :func:`~harness.data.batching.epoch_batches` (an
+    epoch is then its ``batches_per_epoch`` batches).
     """
     device = device or pick_device()
     model.to(device)
@@ -401,7 +417,12 @@ def train(
         raise ValueError("no training examples")
     lengths, group_by_length = _lengths(features, params.group_by_length)
     per_step = params.batch_size * params.grad_accumulation
-    steps_per_epoch = max(1, math.ceil(n / per_step))
+    if batch_order is None:
+        steps_per_epoch = max(1, math.ceil(n / per_step))
+    else:
+        steps_per_epoch = max(
+            1, math.ceil(batch_order.batches_per_epoch / params.grad_accumulation)
+        )
     total_steps = max(1, round(params.epochs * steps_per_epoch))
     use_cuda = device.type == "cuda"
     optimizer = torch.optim.AdamW(
@@ -510,7 +531,10 @@ def train(
             advance(None)
         while step < total_steps:
             if batches is None:
-                batches = epoch_batches(lengths, params.batch_size, generator, group_by_length)
+                if batch_order is None:
+                    batches = epoch_batches(lengths, params.batch_size, generator, group_by_length)
+                else:
+                    batches = batch_order(generator)
                 position = 0
             while position < len(batches) and step < total_steps:
                 group = batches[position : position + params.grad_accumulation]

@@ -13,11 +13,11 @@ from typing import Any
 
 from harness.config import BASELINE, Params
 from harness.data.cache import cached_featurize
-from harness.data.mixture import mixture, sampling_weights, slot_counts
+from harness.data.mixture import mixture, pooled_batches, sampling_weights, slot_counts
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.io import staged_output
-from harness.kinds.base import EvalSettings
+from harness.kinds.base import EvalSettings, FeatureSettings, feature_length
 from harness.model.encoders import (
     load_encoder,
     load_tokenizer,
@@ -25,12 +25,12 @@ from harness.model.encoders import (
     save_encoder,
     write_phase,
 )
-from harness.model.heads import MultitaskModel, TaskFeature, TaskView, collate_multitask
+from harness.model.heads import MultitaskModel, TaskFeature, TaskView
 from harness.model.predict import predict_and_score
 from harness.model.train import clear_checkpoints, train
 from harness.provenance import now
 from harness.seeding import seed_everything
-from harness.stages.common import fit
+from harness.stages.common import checkpointing, fit
 from harness.tasks import Registry
 
 
@@ -90,19 +90,25 @@ def run_multitask(
     params: Params, registry: Registry, name: str, pretrained: Path, out_dir: Path
 ) -> dict[str, Any]:
     """Train the pretrained encoder on every task of setting ``name`` at once (one head per
-    task, rows routed by task; :mod:`harness.data.mixture` mixes the examples); save the
-    encoder and each task's English dev score."""
+    task, or one shared head; :mod:`harness.data.mixture` mixes the examples and orders the
+    batches: classification and tagging rows share batches, a multiple-choice or QA task's
+    batches hold that task alone); save the encoder and each task's English dev score, scored
+    as its kind scores it. Checkpointed like a single-task run (``checkpoint``): a killed run
+    resumes from its newest checkpoint."""
     setting = params.multitask[name]
     read_phase(pretrained)
     specs = [registry.get(t, role="intermediate") for t in setting.tasks]
     started = now()
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(pretrained)
+    feature_settings = FeatureSettings(setting.doc_stride, setting.max_query_length)
     per_task = []
     for spec in specs:
         examples = load_examples(spec, "train", spec.train_language)
         per_task.append(
-            cached_featurize(spec, examples, tokenizer, setting.max_length, params.paths.cache)
+            cached_featurize(
+                spec, examples, tokenizer, setting.max_length, params.paths.cache, feature_settings
+            )
         )
     sizes = [len(f) for f in per_task]
     weights = sampling_weights(sizes, setting.sampling, setting.temperature)
@@ -111,13 +117,22 @@ def run_multitask(
     encoder, _, _ = load_encoder(pretrained)
     model = MultitaskModel(encoder, specs, params.seed, setting.shared_head)
     pad = tokenizer.pad_token_id
+    order = pooled_batches(
+        [item.task for item in mixed],
+        model.shares_batches,
+        [feature_length(item.feature) for item in mixed],
+        setting.batch_size,
+        setting.group_by_length,
+    )
     summary = train(
         model,
         mixed,
-        lambda items: collate_multitask(items, pad),
+        lambda items: model.collate(items, pad),
         setting,
         generator,
         f"phase 1: {name}",
+        checkpointing=checkpointing(params, out_dir),
+        batch_order=order,
     )
     dev = {
         spec.name: predict_and_score(
@@ -129,6 +144,8 @@ def run_multitask(
             setting.max_length,
             f"dev {spec.name}",
             params.paths.cache,
+            settings=EvalSettings.of(setting, params.evaluation),
+            language=spec.train_language,
         )
         for index, spec in enumerate(specs)
     }
@@ -154,4 +171,5 @@ def run_multitask(
         encoder.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         write_phase(staging, info)
+    clear_checkpoints(out_dir)
     return info

@@ -335,3 +335,61 @@ def test_length_grouped_batches_pad_less_and_resume_bit_identically(tmp_path: Pa
     resumed, _, resumed_from = _grouped_run(tmp_path, 4)
     assert resumed_from == 21
     assert _same(resumed, grouped_weights)
+
+
+def test_multitask_run_crashed_at_random_steps_then_rerun_is_bit_identical(
+    tmp_path: Path,
+    tokenizer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A multi-task phase 1 over every trained kind (classification and tagging rows sharing
+    batches, multiple-choice and QA batches of their own), crashed twice (once in each epoch)
+    and rerun: it resumes from its checkpoints and ends with the weights and dev scores of a
+    run that was never interrupted (and never checkpointed)."""
+    from harness.model.heads import MultitaskModel
+    from harness.stages.phase1 import run_multitask
+    from harness.tasks import Registry
+    from tests.unit.test_multitask import write_every_kind
+
+    monkeypatch.chdir(tmp_path)
+    plain = write_every_kind(tmp_path, tokenizer)
+    registry = Registry.for_params(plain)
+    encoder = Path("encoders/none")
+    expected = run_multitask(plain, registry, "every", encoder, Path("encoders/plain"))
+    weights = Path("encoders/plain/model.safetensors").read_bytes()
+    steps = int(expected["train"]["steps"])
+    capfd.readouterr()
+
+    checkpoint = plain.checkpoint.model_copy(update={"every_steps": 2})
+    params = plain.model_copy(update={"checkpoint": checkpoint})
+    out, ckpt = Path("encoders/killed"), Path("encoders/killed.ckpt")
+    collate = MultitaskModel.collate
+    rng = random.Random(2027)
+    crashes = [rng.randrange(3, steps // 2), rng.randrange(steps // 2 + 2, steps)]
+    done = 0
+    for crash_after in crashes:
+        calls = done  # one collate per step (no gradient accumulation), counted from the resume
+
+        def crashing(
+            self: MultitaskModel, items: Any, pad_id: int, limit: int = crash_after
+        ) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls > limit:
+                raise Crash
+            return collate(self, items, pad_id)
+
+        monkeypatch.setattr(MultitaskModel, "collate", crashing)
+        with pytest.raises(Crash):
+            run_multitask(params, registry, "every", encoder, out)
+        assert not out.exists()  # never a half-written output
+        done = max(int(p.name.split("-")[1]) for p in ckpt.glob("step-*"))
+        assert done == crash_after - crash_after % 2
+    monkeypatch.setattr(MultitaskModel, "collate", collate)
+    resumed = run_multitask(params, registry, "every", encoder, out)
+    err = capfd.readouterr().err
+    assert f"resuming from the checkpoint at step {done}/{steps}" in err
+    assert (out / "model.safetensors").read_bytes() == weights
+    assert resumed["dev"] == expected["dev"] and resumed["train"]["steps"] == steps
+    assert not ckpt.exists()  # a finished stage clears its checkpoints

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from harness.config import ModelParams, Params
-from harness.data.mixture import mixture, sampling_weights, slot_counts
+from harness.data.mixture import mixture, pooled_batches, sampling_weights, slot_counts
 from harness.errors import HarnessError
 from harness.kinds.base import IGNORE_INDEX, Feature
 from harness.model.heads import MultitaskModel, TaskFeature, collate_multitask
@@ -154,8 +154,8 @@ def test_registry_lists_the_setting_as_an_intermediate_task(setup: dict[str, Any
 
 def test_setting_names_must_be_valid(setup: dict[str, Any]) -> None:
     raw = setup["params"].model_dump(mode="json")
-    raw["multitask"]["multi"]["tasks"] = ["pairs", "nope"]
-    with pytest.raises(ValueError, match="no phase1 entry"):
+    raw["multitask"]["multi"]["tasks"] = ["pairs", "none"]
+    with pytest.raises(ValueError, match="not single tasks"):
         Params.model_validate(raw)
     raw["multitask"]["multi"]["tasks"] = ["pairs"]
     with pytest.raises(ValueError, match="at least 2"):
@@ -236,16 +236,188 @@ def test_shared_head_needs_one_kind_and_label_set(setup: dict[str, Any]) -> None
         MultitaskModel(encoder, [pairs, registry.get("tags")], seed=3, shared_head=True)
 
 
-def test_setting_refuses_kinds_without_a_multitask_head(setup: dict[str, Any]) -> None:
+def test_setting_refuses_only_kinds_without_a_task_head(setup: dict[str, Any]) -> None:
     registry = setup["registry"]
-    choices = registry.get("pairs").model_copy(
-        update={"name": "choices", "kind": "multiple_choice"}
-    )
+    pairs = registry.get("pairs")
     specs = {n: registry.get(n) for n in registry.names() if n != "multi"}
-    specs["choices"] = choices
+    specs["choices"] = pairs.model_copy(update={"name": "choices", "kind": "multiple_choice"})
+    specs["spans"] = pairs.model_copy(update={"name": "spans", "kind": "extractive_qa"})
+    specs["found"] = pairs.model_copy(update={"name": "found", "kind": "retrieval"})
     mixed = Registry(specs, dict(registry.origins))
-    setting = setup["params"].multitask["multi"].model_copy(update={"tasks": ["pairs", "choices"]})
-    with pytest.raises(HarnessError, match=r"choices \(multiple_choice\) cannot join it"):
-        setting_spec("multi", setting, mixed)
-    # the classification and tagging tasks of the fixture are accepted
-    assert setting_spec("multi", setup["params"].multitask["multi"], registry).name == "multi"
+    setting = setup["params"].multitask["multi"]
+    # multiple choice and extractive QA join a setting, as classification and tagging do
+    every = setting.model_copy(update={"tasks": ["pairs", "tags", "choices", "spans"]})
+    assert setting_spec("multi", every, mixed).name == "multi"
+    with pytest.raises(HarnessError, match=r"found \(retrieval\) cannot join it.*task head"):
+        setting_spec("multi", setting.model_copy(update={"tasks": ["pairs", "found"]}), mixed)
+
+
+# --- every trained kind in one setting -------------------------------------------------------
+
+
+def test_pooled_batches_keep_choices_and_spans_apart_and_are_seeded() -> None:
+    # features of tasks 0, 1 (rows that share batches), 2 and 3 (batches of their own)
+    tasks = [0] * 7 + [1] * 3 + [2] * 5 + [3] * 4
+    shares = [True, True, False, False]
+    order = pooled_batches(tasks, shares, [1] * len(tasks), batch_size=4)
+    assert order is not None
+    assert order.batches_per_epoch == 3 + 2 + 1  # ceil(10/4) + ceil(5/4) + ceil(4/4)
+
+    def epoch(seed: int) -> list[list[int]]:
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        return order(generator)
+
+    batches = epoch(1)
+    assert len(batches) == order.batches_per_epoch
+    assert sorted(i for batch in batches for i in batch) == list(range(len(tasks)))
+    for batch in batches:  # one pool per batch: tasks 0 and 1 together, 2 and 3 alone
+        assert len({-1 if tasks[i] < 2 else tasks[i] for i in batch}) == 1
+    assert epoch(1) == batches and epoch(2) != batches
+    # every task in one pool: the training loop's own batches (as before)
+    assert pooled_batches([0, 1, 1], [True, True], [1, 1, 1], 2) is None
+    assert pooled_batches([0, 0], [False], [1, 1], 2) is None
+
+
+def write_every_kind(root: Path, tokenizer: Any, seed: int = 5, every_steps: int = 0) -> Params:
+    """Four small intermediate tasks, one per trained kind (pair classification, tagging,
+    multiple choice, extractive QA), a tiny encoder in ``encoders/none`` and the parameters of
+    a setting ``every`` over all four; returns the parameters (the working directory must be
+    ``root``)."""
+    from harness.model.encoders import new_mlm_model, save_encoder, write_phase
+
+    names = ["Anna Berg", "the dog", "a cat", "New Harbor"]
+    rows: dict[str, list[dict[str, Any]]] = {
+        "pairs": [
+            {"sentence1": f"the dog saw the cat {i}", "sentence2": "the cat", "label": "ab"[i % 2]}
+            for i in range(12)
+        ],
+        "tags": [
+            {"tokens": ["Anna", "Berg", "saw", "the", "dog"], "tags": ["B", "I", "O", "O", "O"]}
+            for _ in range(6)
+        ],
+        "choices": [
+            {"context": "the dog saw", "question": names[i % 4],
+             "choices": ["the cat", "a red river", "Anna Berg"], "label": i % 3}
+            for i in range(9)
+        ],
+        "spans": [
+            {"context": f"the teacher saw {name} near the river .", "question": "who saw ?",
+             "answers": {"text": [name], "answer_start": [16]}}
+            for name in names * 2
+        ],
+    }  # fmt: skip
+    kinds = {
+        "pairs": ("pair_classification", ["a", "b"]),
+        "tags": ("tagging", ["O", "B", "I"]),
+        "choices": ("multiple_choice", ["0", "1", "2"]),
+        "spans": ("extractive_qa", []),
+    }
+    (root / "specs").mkdir(exist_ok=True)
+    for name, examples in rows.items():
+        write_jsonl(root / f"data/{name}/train.jsonl", examples)
+        write_jsonl(root / f"data/{name}/dev.jsonl", examples[:4])
+        spec = _spec(name, kinds[name][0], kinds[name][1], f"data/{name}")
+        (root / "specs" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    torch.manual_seed(0)
+    model_params = ModelParams(
+        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
+        num_heads=2, intermediate_size=64, max_position=60, dropout=0.1,
+    )  # fmt: skip
+    encoder = root / "encoders" / "none"
+    encoder.mkdir(parents=True, exist_ok=True)
+    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
+    write_phase(encoder, {"phase": 0})
+    train = {"epochs": 2, "learning_rate": 1e-3, "batch_size": 4, "max_length": 32,
+             "doc_stride": 8, "max_query_length": 8}  # fmt: skip
+    raw: dict[str, Any] = {
+        "profile": "toy",
+        "seed": seed,
+        "paths": {"cache": None},
+        "model": model_params.model_dump(),
+        "pretrain": train,
+        "grid": {"intermediate": ["none", *rows, "every"], "target": []},
+        "phase1": {name: train for name in rows},
+        "phase2": {},
+        "task_dirs": ["specs"],
+        "checkpoint": {"every_steps": every_steps},
+        "multitask": {"every": {**train, "tasks": list(rows), "specs": "specs", "data": "data"}},
+    }
+    return Params.model_validate(raw)
+
+
+@pytest.fixture
+def every_kind(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> Params:
+    monkeypatch.chdir(tmp_path)
+    return write_every_kind(tmp_path, tokenizer)
+
+
+def test_collate_and_forward_of_choices_and_spans(every_kind: Params, tokenizer: Any) -> None:
+    from harness.data.cache import featurize
+    from harness.kinds.base import FeatureSettings
+    from harness.model.encoders import load_encoder
+
+    registry = Registry.for_params(every_kind)
+    specs = [registry.get(n) for n in every_kind.multitask["every"].tasks]
+    encoder, _, _ = load_encoder(Path("encoders/none"))
+    model = MultitaskModel(encoder, specs, seed=3).eval()
+    assert [type(h).__name__ for h in model.heads] == [
+        "SequenceHead", "TokenHead", "SequenceHead", "SpanHead"
+    ]  # fmt: skip
+    scorer = model.heads[2].out_proj
+    assert isinstance(scorer, torch.nn.Linear) and scorer.out_features == 1  # one per choice
+    pad = tokenizer.pad_token_id
+    settings = FeatureSettings(8, 8)
+
+    def items(task: int, n: int) -> list[TaskFeature]:
+        spec = specs[task]
+        lines = Path(f"data/{spec.name}/train.jsonl").read_text().splitlines()
+        examples = [json.loads(x) for x in lines[:n]]
+        return [TaskFeature(task, f) for f in featurize(spec, examples, tokenizer, 32, settings)]
+
+    choices = model.collate(items(2, 3), pad)
+    assert choices["input_ids"].shape[:2] == (3, 3) and choices["task"].tolist() == [2, 2, 2]
+    spans = model.collate(items(3, 2), pad)
+    assert {"start_positions", "end_positions"} <= set(spans)
+    with torch.no_grad():
+        out = model(**choices)
+        assert out.logits.shape == (3, 3) and torch.isfinite(out.loss)
+        expected = torch.nn.functional.cross_entropy(out.logits, choices["labels"])
+        assert out.loss.item() == pytest.approx(expected.item())
+        out = model(**spans)
+        width = spans["input_ids"].shape[1]
+        assert out.start_logits.shape == out.end_logits.shape == (len(spans["task"]), width)
+        assert torch.isfinite(out.loss)
+    # rows of the classification and tagging tasks still share a batch
+    assert model.collate(items(0, 2) + items(1, 2), pad)["task"].tolist() == [0, 0, 1, 1]
+    with pytest.raises(HarnessError, match=r"mixes the tasks \['pairs', 'choices'\]"):
+        model.collate(items(0, 2) + items(2, 2), pad)
+
+
+def test_setting_over_every_trained_kind_trains_scores_each_and_is_seeded(
+    every_kind: Params, tmp_path: Path, tokenizer: Any
+) -> None:
+    registry = Registry.for_params(every_kind)
+    encoder = Path("encoders/none")
+    info = run_multitask(every_kind, registry, "every", encoder, Path("encoders/every"))
+    assert set(info["dev"]["pairs"]) == {"accuracy"}
+    assert set(info["dev"]["tags"]) == {"f1", "token_accuracy"}
+    assert set(info["dev"]["choices"]) == {"accuracy"}
+    assert set(info["dev"]["spans"]) == {"f1", "exact_match"}
+    assert all(0 <= v <= 1 for scores in info["dev"].values() for v in scores.values())
+    slots = info["multitask"]["examples_per_epoch"]
+    assert sum(slots.values()) == sum(info["multitask"]["train_sizes"].values())
+    # batches per epoch: classification and tagging rows together, each other task alone
+    per_epoch = sum(
+        -(-n // 4) for n in (slots["pairs"] + slots["tags"], slots["choices"], slots["spans"])
+    )
+    assert info["train"]["steps"] == 2 * per_epoch
+    first = _digest(Path("encoders/every"))
+    assert first != _digest(encoder)
+    again = run_multitask(every_kind, registry, "every", encoder, Path("encoders/every"))
+    assert _digest(Path("encoders/every")) == first  # same seed: bit-identical on CPU
+    assert again["dev"] == info["dev"]
+    other = every_kind.model_copy(update={"seed": 6})
+    run_multitask(other, registry, "every", encoder, Path("encoders/other"))
+    assert _digest(Path("encoders/other")) != first
+    assert not Path("encoders/every.ckpt").exists()
