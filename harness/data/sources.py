@@ -26,7 +26,7 @@ def load_examples(
     if isinstance(spec.source, LocalSource):
         rows = _read_local(spec, spec.source, split, language, root)
     else:
-        rows = _read_hub(spec, spec.source, split, language)
+        rows = _read_hub(spec, spec.source, split, language, root)
     if spec.skip_labels:
         column = spec.column("label")
         skip = set(spec.skip_labels)
@@ -89,13 +89,32 @@ def _read_local(
     return rows
 
 
-def _read_hub(spec: TaskSpec, source: HubSource, split: str, language: str) -> list[dict[str, Any]]:
-    """Load from the Hugging Face Hub at the pinned revision."""
+def _read_hub(
+    spec: TaskSpec, source: HubSource, split: str, language: str, root: Path = Path(".")
+) -> list[dict[str, Any]]:
+    """Load from the fetched snapshot (``source.snapshot``), or from the Hugging Face Hub at
+    the pinned revision."""
     if split not in source.splits:
         raise HarnessError(f"Task '{spec.name}' has no split '{split}' in its source.splits.")
     import datasets  # heavy import, only where the Hub is used
 
     config = source.config.format(language=language) if source.config else None
+    if source.snapshot is not None:
+        folder = root / source.snapshot
+        if not folder.is_dir():
+            raise HarnessError(
+                f"Task '{spec.name}' reads '{source.id}' from its snapshot '{folder}', which is "
+                f"missing. Run `harness fetch --task {spec.name}` (or `dvc pull` the pinned data)."
+            )
+        try:
+            data = datasets.load_dataset(str(folder), config, split=source.splits[split])
+        except Exception as exc:  # a damaged or foreign folder: refetch it
+            raise HarnessError(
+                f"Could not read the snapshot '{folder}' of '{source.id}' (config {config}, "
+                f"split {source.splits[split]}) for task '{spec.name}': {exc}. Fetch it again: "
+                f"`harness fetch --task {spec.name} --force`."
+            ) from exc
+        return [dict(row) for row in data]
     try:
         data = datasets.load_dataset(
             source.id, config, split=source.splits[split], revision=source.revision

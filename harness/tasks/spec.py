@@ -60,6 +60,11 @@ class HubSource(_Strict):
     config: str | None = None
     revision: str = Field(min_length=7)
     splits: dict[str, str]
+    snapshot: Path | None = None
+    """The folder (relative to the repository) that ``harness fetch`` downloads the dataset
+    repository into at ``revision``; the stages then read it from there, never from the
+    network. ``None``: read through the Hugging Face cache (needs Hub access or a filled
+    cache)."""
 
 
 class BenchmarkEntry(_Strict):
@@ -92,6 +97,40 @@ class Upstream(_Strict):
     revision: str | None = None
     url: str | None = None
     note: str = ""
+
+
+class FetchFile(_Strict):
+    """One file of an official release, as its publisher distributes it (an archive is kept
+    whole: the converter extracts what it needs)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    """The file's name in the release folder (``harness fetch --from DIR`` looks for it)."""
+    url: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The official file's digest; ``null`` where the person who wrote the spec could not
+    download it: the first fetch then records the digest it saw in ``<dataset>/FETCHED.json``
+    and the DVC pin keeps it from then on."""
+    manual: bool = False
+    """No URL serves the file as the converter needs it (Mewsli-X's WikiNews text is restored
+    by the publisher's script): the user supplies it in the mirror; ``url`` says how to make
+    it."""
+    note: str = ""
+
+
+class Fetch(_Strict):
+    """How ``harness fetch`` acquires one dataset: the release files, the converter that turns
+    them into the layout ``source`` reads, and the example counts of the official release."""
+
+    dataset: str = Field(pattern=r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.-]+)+$")
+    """The folder the converter writes, relative to the repository (``data/xtreme/udpos``: the
+    ``source.path`` it feeds). One DVC pin per folder; tasks sharing a dataset, such as SQuAD
+    v1.1, name the same folder and it is fetched once."""
+    converter: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """The module ``harness.fetch.converters.<converter>``."""
+    files: list[FetchFile] = Field(min_length=1)
+    counts: dict[str, int] = Field(default_factory=dict)
+    """Examples per converted file (path relative to ``dataset``) in the official release:
+    a fetch of files whose digests match checks its conversion against them."""
 
 
 class Difficulty(_Strict):
@@ -132,6 +171,9 @@ class TaskSpec(_Strict):
     english_training: list[EnglishTraining] = Field(default_factory=list)
     """English training stages, in order, when ``source`` has no train split of its own."""
     upstream: list[Upstream] = Field(default_factory=list)
+    fetch: list[Fetch] = Field(default_factory=list)
+    """How ``harness fetch`` acquires the local-file data (Hub sources are snapshotted at
+    their revisions without an entry here)."""
 
     @field_validator("kind")
     @classmethod

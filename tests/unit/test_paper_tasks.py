@@ -146,12 +146,12 @@ def test_toy_profile_does_not_load_them() -> None:
 
 @pytest.mark.parametrize("name", sorted(HUB_ROWS))
 def test_reader_on_rows_in_the_real_schema(
-    registry: Registry, name: str, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import datasets
 
     spec = registry.get(name)
-    assert isinstance(spec.source, HubSource)
+    assert isinstance(spec.source, HubSource) and spec.source.snapshot is not None
     calls: list[tuple[Any, ...]] = []
 
     def fake_load(path: str, config: Any = None, split: Any = None, revision: Any = None) -> Any:
@@ -159,10 +159,20 @@ def test_reader_on_rows_in_the_real_schema(
         return HUB_ROWS[name]
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load)
-    examples = load_examples(spec, "train", "en")
-    assert calls == [
-        (spec.source.id, spec.source.config, spec.source.splits["train"], spec.source.revision)
-    ]
+    # read from the snapshot `harness fetch` writes at the pinned revision ...
+    (tmp_path / spec.source.snapshot).mkdir(parents=True)
+    examples = load_examples(spec, "train", "en", tmp_path)
+    folder = str(tmp_path / spec.source.snapshot)
+    assert calls == [(folder, spec.source.config, spec.source.splits["train"], None)]
+    # ... or, without a snapshot folder in the spec, from the Hub at that revision
+    hub = spec.model_copy(update={"source": spec.source.model_copy(update={"snapshot": None})})
+    assert load_examples(hub, "train", "en", tmp_path) == examples
+    assert calls[1] == (
+        spec.source.id,
+        spec.source.config,
+        spec.source.splits["train"],
+        spec.source.revision,
+    )
     if name in EXPECTED_LABEL:
         assert [ex["label"] for ex in examples] == EXPECTED_LABEL[name]
     if spec.kind == "pair_classification":
@@ -240,9 +250,10 @@ def test_ccg_task_from_ccgbank_loads_through_the_registry(
 
 
 def test_paper_phase1_settings_are_valid(registry: Registry) -> None:
-    raw = yaml.safe_load((REPO / "params.paper-phase1.yaml").read_text())
+    raw = yaml.safe_load((REPO / "profiles/paper.yaml").read_text())
     tasks = set(registry.names()) | {"ccg"}
-    assert set(raw["phase1"]) == {t for parts in NINE.values() for t in parts}
+    # single settings are trained alone; ANLI+'s parts are components of ANLI+ only
+    assert set(raw["phase1"]) == set(NINE) - {"anli_plus"}
     for name, entry in raw["phase1"].items():
         TrainParams.model_validate(entry)
         assert name in tasks

@@ -123,7 +123,7 @@ def test_siqa_stage_has_three_choices(registry: Registry, tmp_path: Path) -> Non
         "answerC": "c",
         "label": "3",
     }
-    _write(tmp_path / "data/xtreme/siqa/train.jsonl", json.dumps(row) + "\n")
+    _write(tmp_path / "data/xtreme/xcopa/siqa/train.jsonl", json.dumps(row) + "\n")
     siqa = training_spec(registry.get("xcopa"), 0)
     examples = load_examples(siqa, "train", "en", tmp_path)
     assert examples[0]["choices"] == ["a", "b", "c"] and examples[0]["label"] == "3"
@@ -162,7 +162,7 @@ def test_benchmark_languages_must_be_task_languages() -> None:
 
 
 def test_paper_phase2_hyperparameters() -> None:
-    data = yaml.safe_load((REPO / "params.paper-phase2.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "profiles/paper.yaml").read_text(encoding="utf-8"))
     phase2 = {name: TrainParams.model_validate(v) for name, v in data["phase2"].items()}
     # every fine-tuned target has an entry; BUCC and Tatoeba are scored from the encoder
     assert sorted(phase2) == sorted(set(TARGETS) - {"bucc2018", "tatoeba"})
