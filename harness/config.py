@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.errors import HarnessError
 from harness.io import load_yaml_model
 from harness.strict import no_bool_as_number
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 BASELINE = "none"
 """The no-intermediate setting in the grid: phase 2 straight from the pretrained encoder."""
@@ -56,7 +59,8 @@ class ModelParams(_Strict):
 
     ``source: pretrain`` trains a tokenizer and a small XLM-R-style encoder with MLM on the
     toy corpus (the sizes below apply); ``source: hub`` takes ``hub_id`` at the pinned
-    ``revision`` (a local directory also works as ``hub_id``).
+    ``revision`` (a local directory also works as ``hub_id``, without a revision). The
+    ``pretrain`` stage refuses a Hub id without a revision, so no run uses moving weights.
     """
 
     name: str
@@ -73,10 +77,12 @@ class ModelParams(_Strict):
 
     @model_validator(mode="after")
     def _hub_needs_revision(self) -> ModelParams:
-        if self.source == "hub" and (not self.hub_id or not self.revision):
+        if self.source == "hub" and not self.hub_id:
+            raise ValueError("model.source 'hub' needs model.hub_id (a Hub id or a local folder)")
+        if self.revision is not None and not _COMMIT.match(self.revision):
             raise ValueError(
-                "model.source 'hub' needs model.hub_id and a pinned model.revision (a commit "
-                "hash), so that every run uses the same weights"
+                f"model.revision must be a full 40-hex commit of the model repository (got "
+                f"{self.revision!r}): a branch or tag can move, a commit cannot"
             )
         if self.hidden_size % self.num_heads:
             raise ValueError("model.hidden_size must be divisible by model.num_heads")
@@ -247,8 +253,74 @@ class TaskInputs(_Strict):
     data: Path
 
 
+class Inputs(_Strict):
+    """What the profile's stages read besides their own spec and encoder: dvc.yaml takes these
+    dependencies from here, so one dvc.yaml runs every profile. Target and retrieval tasks
+    follow a layout: spec ``<target_specs>/<task>.yaml``, data folder
+    ``<target_data>/<task>`` (everything a target reads, its English training data included,
+    is under its own folder; ``harness fetch`` writes them)."""
+
+    pretrain: Path = Path("data/toy/corpus")
+    """What the ``pretrain`` stage reads: the toy corpus folder (a Hub checkpoint reads no
+    local data: the paper profile names the stage's own code)."""
+    languages: Path = Path("data/toy/languages.json")
+    """Language metadata the analysis reads (toy: the generated ``languages.json``; paper:
+    the built-in XTREME table ``harness/results/languages.yaml``)."""
+    target_specs: Path = Path("harness/tasks/builtin")
+    target_data: Path = Path("data/toy/tasks")
+
+
+class DatasetInputs(_Strict):
+    """One dataset of the ``fetch@<task>`` stage: the task spec saying where its files come
+    from (URLs, digests, converter), and the folder it writes (the task's data folder)."""
+
+    spec: Path
+    out: Path
+
+
+class FetchParams(_Strict):
+    """Data acquisition (``harness fetch``, stages ``fetch@<task>`` of dvc.yaml)."""
+
+    mirror: Path | None = None
+    """A folder of official release files (each under its ``fetch[].files[].name``, as
+    published) looked in before the network: labs keep such copies, and hosted copies rot.
+    Not a stage parameter: whatever the source, the files must match the spec's digests."""
+    datasets: dict[str, DatasetInputs] = Field(default_factory=dict)
+    """Every task of the profile whose data is acquired (the toy profile generates its data
+    with ``harness data`` instead: none)."""
+
+
+class CostParams(_Strict):
+    """The cost plan's assumptions (``harness plan``): how long one training micro-batch takes
+    on the profile's device, and the sizes of the training sets.
+
+    A micro-batch of ``b`` examples of ``t`` tokens takes ``max(step_floor_s, b * t /
+    tokens_per_second)``: below some size a step is bound by launching its kernels (a floor),
+    above it by the arithmetic. Both numbers come from a measurement on the device
+    (BENCHMARKS.md); evaluation and retrieval passes are not estimated."""
+
+    device: str = "cpu"
+    step_floor_s: float = Field(0.0, ge=0)
+    """Seconds of the shortest training micro-batch (forward + backward), however small."""
+    tokens_per_second: float = Field(20000.0, gt=0)
+    """Training tokens per second once the arithmetic bounds the step."""
+    train_examples: dict[str, int] = Field(default_factory=dict)
+    """Training examples per task: the documented sizes of the official releases (a target
+    trained on English data of another task counts that data; a multi-task setting sums its
+    tasks). A task without an entry is left out of the estimate, and the plan says so."""
+    tokens_per_example: dict[str, float] = Field(default_factory=dict)
+    """Mean tokens per training example (default: the task's ``max_length``, an upper bound)."""
+    checkpoint_gb: float = Field(0.01, gt=0)
+    """Disk of one saved encoder (weights + tokenizer)."""
+
+
 class MultitaskParams(TrainParams):
-    """A multi-task intermediate setting: one head per task on a shared encoder.
+    """A multi-task intermediate setting: one head per task on a shared encoder, for tasks of
+    every kind phase 1 trains (classification, tagging, multiple choice, extractive QA; the
+    training settings, ``max_length``, ``doc_stride`` and ``max_query_length`` included, are the
+    setting's, for every task). Classification and tagging rows share batches; a
+    multiple-choice or QA task's batches hold that task alone. Checkpointed (``checkpoint``)
+    like a single-task run.
 
     Each task contributes examples with probability proportional to its training-set size
     (``sampling: proportional``) or to size**(1/temperature) (``sampling: temperature``;
@@ -341,6 +413,10 @@ class Params(_Strict):
     compute: ComputeParams = ComputeParams()
     task_dirs: list[Path] = Field(default_factory=list)
     """Extra folders of task specs (YAML) besides the built-in ones."""
+    inputs: Inputs = Inputs()
+    """Defaults: the toy profile's layout."""
+    fetch: FetchParams = FetchParams()
+    cost: CostParams = CostParams()
     intermediate_inputs: dict[str, TaskInputs] = Field(default_factory=dict)
     """Spec and data of every single-task phase-1 stage (dvc.yaml iterates over it)."""
     multitask: dict[str, MultitaskParams] = Field(default_factory=dict)
@@ -372,11 +448,11 @@ class Params(_Strict):
         if both:
             raise ValueError(f"{both} are in both phase1 and multitask; keep each in one")
         for name, setting in self.multitask.items():
-            unknown = [t for t in setting.tasks if t not in self.phase1]
-            if unknown:
+            nested = [t for t in setting.tasks if t in self.multitask or t == BASELINE]
+            if nested:
                 raise ValueError(
-                    f"multitask.{name} trains {unknown}, which have no phase1 entry; list "
-                    "single intermediate tasks of this profile"
+                    f"multitask.{name} trains {nested}, which are not single tasks; list "
+                    "intermediate tasks (a component need not be a grid setting of its own)"
                 )
         if self.intermediate_inputs and set(self.intermediate_inputs) != set(self.phase1):
             raise ValueError(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from harness.cli import pipeline, results, sweep, tasks
+from harness.cli import acquire, pipeline, results, sweep, tasks
 from harness.cli.app import app
 from harness.errors import HarnessError
 
-__all__ = ["app", "main", "pipeline", "results", "sweep", "tasks"]
+__all__ = ["acquire", "app", "main", "pipeline", "results", "sweep", "tasks"]
 
 
 def main() -> None:

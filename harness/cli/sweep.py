@@ -50,3 +50,15 @@ def sweep(
         fork,
         log=lambda line: typer.echo(line, err=True),
     )
+
+
+@app.command()
+def plan(params_path: ParamsOpt = DEFAULT_PARAMS) -> None:
+    """The cost plan of the active profile's whole grid: stages per type, the device-hours of
+    its training stages (from the profile's `cost` assumptions) and the disk of its
+    checkpoints. Reads the parameters only: nothing needs to be fetched first."""
+    from harness.config import load_params
+    from harness.launch.cost import cost_plan, format_plan
+
+    params = load_params(params_path)
+    typer.echo(format_plan(params, cost_plan(params)))

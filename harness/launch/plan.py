@@ -132,9 +132,18 @@ def plan_sweep(root: Path, targets: Iterable[str] = ()) -> Plan:
             status = repo.status()
     except DvcException as exc:
         raise HarnessError(f"Cannot read the DVC pipeline in '{root}': {exc}") from exc
+    needed = {need for stage in stages.values() for need in stage.needs}
     cache_first = sorted(
-        name for name, entries in status.items() if name not in runnable and _only_uncached(entries)
+        name
+        for name, entries in status.items()
+        if name not in runnable and _only_uncached(entries) and name in needed
     )
+    # a pin no stage reads (the toy's data.dvc under the paper profile) plays no part
+    status = {
+        name: entries
+        for name, entries in status.items()
+        if name in runnable or name in needed or name in cache_first
+    }
     for name in cache_first:
         # DVC says "not in cache" without looking at the data: check it against the pin
         from harness.provenance import verify_pinned

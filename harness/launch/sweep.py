@@ -19,13 +19,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from harness.config import ClusterParams, LaunchParams
+from harness.dvclock import dvc_commit
 from harness.errors import HarnessError
 from harness.launch.container import image_digest
 from harness.launch.jobs import (
@@ -58,37 +59,6 @@ def remove_outputs(root: Path, stage: PlannedStage) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-
-
-def dvc_commit(root: Path, names: Iterable[str]) -> None:
-    """Record the finished stages' dependencies and outputs in dvc.lock (and the DVC cache), as
-    ``dvc commit --force NAME`` does for each, but with the pipeline read once and each DVC file
-    written once (``Repo.commit`` per stage re-reads dvc.yaml and rewrites dvc.lock every time:
-    25 s for 24 evaluation stages of the toy grid)."""
-    from itertools import groupby
-
-    from dvc.repo import Repo, locked
-
-    wanted = list(names)
-
-    @locked
-    def commit(repo: Repo) -> None:
-        stages = {stage.addressing: stage for stage in repo.index.stages}
-        missing = [name for name in wanted if name not in stages]
-        if missing:
-            raise HarnessError(f"Cannot record {', '.join(missing)}: no such stage in dvc.yaml.")
-        chosen = [stages[name] for name in wanted]
-        for dvcfile, group in groupby(
-            sorted(chosen, key=lambda stage: str(stage.dvcfile.path)), key=lambda st: st.dvcfile
-        ):
-            batch = list(group)
-            for stage in batch:
-                stage.save()
-                stage.commit()
-            dvcfile.dump_stages(batch, update_pipeline=False)
-
-    with Repo(str(root)) as repo:
-        commit(repo)
 
 
 def _jobs_for(
@@ -406,7 +376,10 @@ def sweep_command(
     params = load_params(params_path)
     root = params_path.resolve().parent
     if dry_run:
+        from harness.launch.cost import cost_plan, format_plan
+
         print(json.dumps(plan_sweep(root, targets).as_dict(), indent=2))
+        log(format_plan(params, cost_plan(params)))  # on stderr: stdout stays JSON
         return None
     result = run_sweep(
         root,

@@ -117,7 +117,18 @@ def snapshot_hub(model_params: ModelParams, out_dir: Path) -> dict[str, object]:
     """Save the pinned Hub checkpoint (tokenizer + encoder) as this stage's output."""
     from transformers import AutoModel, AutoTokenizer
 
-    assert model_params.hub_id and model_params.revision  # checked by ModelParams
+    assert model_params.hub_id  # checked by ModelParams
+    if model_params.revision is None and not Path(model_params.hub_id).is_dir():
+        lookup = (
+            f'python -c "import huggingface_hub as h; '
+            f"print(h.model_info('{model_params.hub_id}').sha)\""
+        )
+        raise HarnessError(
+            f"model.revision is not pinned for '{model_params.hub_id}': every run of a profile "
+            f"must use the same weights. Look up the commit on a machine with Hub access "
+            f"(`{lookup}`) and set model.revision to it in the profile, or point model.hub_id at "
+            "a local folder holding the checkpoint."
+        )
     started = now()
     try:
         tokenizer = AutoTokenizer.from_pretrained(

@@ -312,16 +312,23 @@ def plan(
     stages += [f"retrieve@{spec.name}-{target}" for target in params.grid.retrieval]
     stages += ["ingest", "analyze"]
     notes = []
+    covered = False
     for dvc_file in sorted(p for p in root.glob("*.dvc") if p.is_file()):  # not .dvc/
         pinned = (yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}).get("outs") or []
         for out in pinned:
             tracked = str(out.get("path", ""))
             if data and tracked and PurePosixPath(data).is_relative_to(tracked):
+                covered = True
                 notes.append(
                     f"the data lie under '{tracked}', which {dvc_file.name} pins: re-pin with "
                     f"`dvc add {tracked}` and commit {dvc_file.name} (and `dvc push`), so that "
                     "`harness data` verifies and the team gets the new data"
                 )
+    if data and not covered and not (root / f"{data}.dvc").is_file():
+        notes.append(
+            f"no DVC file pins '{data}' yet: `dvc add {data}` and commit {data}.dvc (and `dvc "
+            "push`), so that the team gets the same data (dvc.lock records its hash either way)"
+        )
     files = {root / spec_rel: text, params_path: new_text}
     return Submission(
         spec=spec,

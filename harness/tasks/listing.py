@@ -53,6 +53,11 @@ def task_lines(params: Params, registry: Registry, root: Path) -> list[str]:
             f"{spec.name:18} {spec.role:12} {spec.kind:19} {len(spec.languages):>5} "
             f"{status:14} {_shown(origin, root)}"
         )
+    for folder in registry.missing:
+        lines.append(
+            f"{'(not yet)':18} task folder '{folder}' of task_dirs does not exist: `harness "
+            "fetch` writes it"
+        )
     return lines
 
 

@@ -36,18 +36,27 @@ def load_spec(path: Path) -> TaskSpec:
 class Registry:
     """All known task specs by name."""
 
-    def __init__(self, specs: dict[str, TaskSpec], origins: dict[str, Path]) -> None:
+    def __init__(
+        self, specs: dict[str, TaskSpec], origins: dict[str, Path], missing: tuple[Path, ...] = ()
+    ) -> None:
         self._specs = specs
         self.origins = origins
+        self.missing = missing
+        """Folders of ``task_dirs`` that do not exist (yet): a folder that ``harness fetch``
+        writes, such as the paper profile's data/paper/ccg, is missing until the fetch."""
 
     @classmethod
     def load(cls, extra_dirs: list[Path] | tuple[Path, ...] = ()) -> Registry:
         specs: dict[str, TaskSpec] = {}
         origins: dict[str, Path] = {}
+        missing: list[Path] = []
         for folder in (BUILTIN_DIR, *extra_dirs):
+            if not folder.exists():
+                missing.append(folder)
+                continue
             if not folder.is_dir():
                 raise HarnessError(
-                    f"Task folder '{folder}' does not exist; fix task_dirs in params.yaml."
+                    f"Task folder '{folder}' is not a folder; fix task_dirs in params.yaml."
                 )
             for path in sorted(folder.glob("*.yaml")):
                 spec = load_spec(path)
@@ -63,7 +72,7 @@ class Registry:
                     )
                 specs[spec.name] = spec
                 origins[spec.name] = path
-        return cls(specs, origins)
+        return cls(specs, origins, tuple(missing))
 
     @classmethod
     def for_params(cls, params: Params) -> Registry:
@@ -74,7 +83,14 @@ class Registry:
     def get(self, name: str, role: Role | None = None) -> TaskSpec:
         if name not in self._specs:
             known = ", ".join(sorted(self._specs)) or "(none)"
-            raise HarnessError(f"Unknown task '{name}'. Known tasks: {known}.")
+            hint = ""
+            if self.missing:
+                folders = ", ".join(f"'{f}'" for f in self.missing)
+                hint = (
+                    f" The task folder(s) {folders} of task_dirs do not exist yet: if '{name}' "
+                    "is defined there, run `harness fetch` (it writes them), or fix task_dirs."
+                )
+            raise HarnessError(f"Unknown task '{name}'. Known tasks: {known}.{hint}")
         spec = self._specs[name]
         if role is not None and spec.role != role:
             raise HarnessError(f"Task '{name}' is a {spec.role} task, not a {role} task.")
@@ -97,8 +113,8 @@ def setting_spec(name: str, setting: MultitaskParams, registry: Registry) -> Tas
         able = [k for k in kinds.names() if kinds.get(k).multitask]
         raise HarnessError(
             f"multitask.{name} trains one head per task on a shared encoder, for the kinds "
-            f"{', '.join(able)}; {', '.join(unsupported)} cannot join it. Train such a task as "
-            f"its own intermediate task (grid.intermediate), or remove it from "
+            f"{', '.join(able)}; {', '.join(unsupported)} cannot join it (a kind without a "
+            "task head: retrieval is scored from the encoder, never trained). Remove it from "
             f"multitask.{name}.tasks in params.yaml."
         )
     first = specs[0]
@@ -132,6 +148,13 @@ def with_settings(registry: Registry, multitask: Mapping[str, MultitaskParams]) 
                 f"multitask.{name} has the name of the task defined in '{origins[name]}'; "
                 "rename the setting in params.yaml."
             )
+        absent = [t for t in setting.tasks if t not in specs]
+        if absent and registry.missing:
+            # a component whose folder is not written yet (data/paper/ccg before `harness
+            # fetch`): the setting is listed from the others; training it names what is missing
+            setting = setting.model_copy(
+                update={"tasks": [t for t in setting.tasks if t not in absent]}
+            )
         specs[name] = setting_spec(name, setting, registry)
         origins[name] = Path(f"params.yaml#multitask.{name}")
-    return Registry(specs, origins)
+    return Registry(specs, origins, registry.missing)

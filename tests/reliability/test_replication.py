@@ -56,7 +56,7 @@ def test_changed_raw_file_is_caught_by_data_dvc(tmp_path: Path) -> None:
     lines[0] = lines[0].replace('"', "'", 1) if '"' in lines[0] else lines[0] + " "
     raw.write_text("".join(lines), encoding="utf-8")
     changed = _dvc("status", "--json", "data.dvc", cwd=tmp_path)
-    assert json.loads(changed.stdout) == {"data.dvc": [{"changed outs": {"data": "modified"}}]}
+    assert json.loads(changed.stdout) == {"data.dvc": [{"changed outs": {"data/toy": "modified"}}]}
     verify = harness("data", cwd=tmp_path)  # `harness data` re-pins nothing: it regenerates
     assert verify.returncode == 0
 

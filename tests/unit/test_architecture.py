@@ -137,7 +137,10 @@ def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
 # --------------------------------------------------------------------------------------------
 # layers
 
-CORE = ("errors", "strict", "io", "progress", "seeding", "device", "provenance", "config")
+CORE = (
+    "errors", "strict", "io", "progress", "seeding", "device", "provenance", "config", "profiles",
+    "dvclock",
+)  # fmt: skip
 """Top-level modules every layer may use."""
 LAYERS: dict[str, set[str]] = {
     "core": {"core"},
@@ -148,9 +151,10 @@ LAYERS: dict[str, set[str]] = {
     "model": {"core", "metrics", "kinds", "tasks", "data", "model"},
     "results": {"core", "metrics", "kinds", "tasks", "results"},
     "launch": {"core", "launch"},
+    "fetch": {"core", "tasks", "data", "fetch"},
     "stages": {"core", "metrics", "kinds", "tasks", "data", "model", "results", "stages"},
     "cli": {"core", "metrics", "kinds", "tasks", "data", "model", "results", "stages", "launch",
-            "cli"},
+            "fetch", "cli"},
 }  # fmt: skip
 """Each layer and the layers it may import: results (the database, validation, the
 leaderboard's views) never import training code (model, stages); nothing imports the CLI."""

@@ -40,7 +40,8 @@ def test_repository_params_load() -> None:
         (lambda p: p["phase1"].__setitem__("none", p["phase1"]["toy_lexical"]), "baseline"),
         (lambda p: p["phase2"]["toy_nli"].__setitem__("epochs", -1), "phase2.toy_nli.epochs"),
         (lambda p: p.__setitem__("unexpected", 1), "unexpected"),
-        (lambda p: p["model"].__setitem__("source", "hub"), "revision"),
+        (lambda p: p["model"].__setitem__("source", "hub"), "needs model.hub_id"),
+        (lambda p: p["model"].update(source="hub", hub_id="o/m", revision="main"), "40-hex commit"),
         (lambda p: p["model"].__setitem__("num_heads", 3), "divisible"),
     ],
 )

@@ -191,7 +191,7 @@ def test_finished_stages_are_recorded_in_one_batch(
     pins them exactly as `dvc repro` would, and `dvc status` reports nothing to do."""
     import json
 
-    from harness.launch.sweep import dvc_commit
+    from harness.dvclock import dvc_commit
 
     def sh(*args: str) -> str:
         return subprocess.run(args, cwd=tmp_path, check=True, capture_output=True, text=True).stdout

@@ -298,6 +298,12 @@ def test_dry_run_writes_nothing_and_describes_the_change(repo: Path) -> None:
     assert "modify params.yaml" in text
     assert "intermediate@my_task" in text and "evaluate@my_task-toy_ner" in text
     assert "re-pin with `dvc add data`" in text
+    # with the toy pin on data/toy (as the repository has it), the new folder is pinned by no
+    # DVC file: submit says how to pin it
+    (repo / "data.dvc").write_text("outs:\n- md5: abc.dir\n  path: data/toy\n")
+    text = _submit(repo, _write_spec(repo, GOOD), dry_run=True).describe(repo)
+    assert "no DVC file pins 'data/submitted/my_task' yet: `dvc add data/submitted/my_task`" in text
+    assert "re-pin" not in text
 
 
 def test_bad_hyperparameter_option_is_refused(repo: Path) -> None:

@@ -83,5 +83,11 @@ def test_registry_refuses_duplicates_and_misnamed_files(tmp_path: Path) -> None:
     _spec(other, GOOD, name="wrong_file_name")
     with pytest.raises(HarnessError, match=re.escape("must be called 'my_task.yaml'")):
         Registry.load([other])
-    with pytest.raises(HarnessError, match="does not exist"):
-        Registry.load([tmp_path / "missing"])
+    # a task folder that is not there yet (written by `harness fetch`) is reported, not fatal
+    missing = Registry.load([tmp_path / "missing"])
+    assert missing.missing == (tmp_path / "missing",)
+    with pytest.raises(HarnessError, match=r"'.*missing' of task_dirs do not exist yet"):
+        missing.get("ccg")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(HarnessError, match="is not a folder"):
+        Registry.load([tmp_path / "afile"])
