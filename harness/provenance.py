@@ -105,6 +105,17 @@ def pinned_md5(pin_file: Path) -> str | None:
         return None
 
 
+def pinned_folder(pin_file: Path) -> Path | None:
+    """The folder a DVC file pins (``outs[0].path``, relative to the file), or None."""
+    import yaml
+
+    try:
+        pinned = yaml.safe_load(pin_file.read_text(encoding="utf-8"))["outs"][0]
+        return pin_file.parent / str(pinned["path"])
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+
+
 def verify_pinned(dvc_file: Path) -> None:
     """Raise unless the folder that ``dvc_file`` pins has exactly the pinned content hash."""
     import yaml

@@ -11,7 +11,7 @@ from typing import Any
 from harness.config import BASELINE, Params, stable_hash
 from harness.io import directory_md5
 from harness.model.encoders import PHASE_FILE, read_phase
-from harness.provenance import changed_files, collect, replication_check
+from harness.provenance import changed_files, collect, pinned_folder, replication_check
 from harness.results.schema import new_result, write_result
 from harness.tasks import LocalSource, Registry, TaskSpec
 
@@ -97,11 +97,12 @@ def write_cell_result(
     params_hash = stable_hash(parameters)
     inputs = _input_hashes(spec, *model_dirs)
     provenance = collect(params_hash, started)
+    pin = Path("data.dvc")
     provenance["replication"] = replication_check(
         provenance["git_commit"],
         changed_files(),
-        params.paths.data,
-        Path("data.dvc"),
+        pinned_folder(pin) or params.paths.data,  # the folder data.dvc pins (data/toy)
+        pin,
         _revisions(
             params, [spec] if intermediate == BASELINE else [spec, registry.get(intermediate)]
         ),

@@ -59,10 +59,17 @@ def _difficulty(path: Path) -> Any:
     return r
 
 
+def _stable(value: Any) -> Any:
+    # DuckDB's parallel aggregates (the views' means) add floats in an order that varies from
+    # one query to the next: the same database gives results that differ in the last bits
+    return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
 def _rows(root: Path, sql: str) -> list[Any]:
     con = duckdb.connect(str(root / "results/xtransfer.duckdb"), read_only=True)
     try:
-        return sorted(con.execute(sql).fetchall(), key=repr)
+        rows = [tuple(_stable(v) for v in row) for row in con.execute(sql).fetchall()]
+        return sorted(rows, key=repr)
     finally:
         con.close()
 

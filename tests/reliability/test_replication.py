@@ -103,6 +103,23 @@ def test_replication_check(tmp_path: Path, case: str) -> None:
         assert any(reason in r for r in check["reasons"]), check["reasons"]
 
 
+def test_the_checked_folder_is_the_one_the_pin_names(tmp_path: Path) -> None:
+    """data.dvc pins data/toy (the paper profile's fetched folders live beside it under
+    data/): the replication check hashes the pinned folder, not all of data/."""
+    from harness.provenance import pinned_folder
+
+    data, pin = _pinned_data(tmp_path)
+    md5, nfiles, _ = directory_md5(data / "toy")
+    pin.write_text(yaml.safe_dump({"outs": [{"md5": md5, "nfiles": nfiles, "path": "data/toy"}]}))
+    (data / "xtreme").mkdir()
+    (data / "xtreme" / "other.tsv").write_text("fetched\n")  # not part of the toy pin
+    folder = pinned_folder(pin)
+    assert folder == tmp_path / "data/toy"
+    assert replication_check("c" * 40, [], folder, pin)["exact"]
+    assert not replication_check("c" * 40, [], data, pin)["exact"]  # the old mistake
+    assert pinned_folder(tmp_path / "absent.dvc") is None
+
+
 @pytest.fixture(scope="module")
 def cell(tiny_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny project under git with its data pinned, and one trained phase-2 model."""
