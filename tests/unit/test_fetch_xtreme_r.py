@@ -231,7 +231,7 @@ def test_lareqa_bad_files(tmp_path: Path) -> None:
     ):
         load("lareqa")(release, tmp_path / "out")
     (release / "de.json").write_text('{"data": [', encoding="utf-8")
-    with pytest.raises(HarnessError, match=r"de\.json' line 1 column 11 is not valid JSON"):
+    with pytest.raises(HarnessError, match=r"de\.json' is not valid JSON \(line 1 column 11"):
         load("lareqa")(release, tmp_path / "out")
 
 

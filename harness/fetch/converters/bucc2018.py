@@ -24,6 +24,7 @@ import zlib
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import lines
 
 LANGUAGES = ("de", "fr", "ru", "zh")
 STEMS = ("sample", "training")
@@ -31,15 +32,7 @@ STEMS = ("sample", "training")
 _BAD = (tarfile.TarError, OSError, EOFError, zlib.error)
 
 
-def _lines(data: bytes, where: str) -> list[str]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"{where} is not valid UTF-8 ({exc}).") from exc
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
+_lines = lines
 
 
 def _ids(lines: list[str], where: str) -> set[str]:

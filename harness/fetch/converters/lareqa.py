@@ -14,11 +14,11 @@ back to the whole paragraph. The published files have none (checked on commit 9b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import json_value
 
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 
@@ -79,14 +79,7 @@ def convert(release: Path, out: Path) -> dict[str, int]:
         if not path.is_file():
             continue
         raw = path.read_bytes()
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise HarnessError(f"'{path}' is not UTF-8 text.") from exc
-        except json.JSONDecodeError as exc:
-            raise HarnessError(
-                f"'{path}' line {exc.lineno} column {exc.colno} is not valid JSON ({exc.msg})."
-            ) from exc
+        data = json_value(raw, f"'{path}'")
         target = f"xquad-r/{lang}.json"
         counts[target] = _check(data, path)
         (out / "xquad-r").mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import json_value
 from harness.fetch.converters.copa import open_zip
 
 ARCHIVE = "mewsli-x_20220518_6.zip"
@@ -70,14 +71,7 @@ def _lines(handle: IO[bytes], where: str) -> Iterator[tuple[int, bytes, Any]]:
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 continue
-            try:
-                yield number, line, json.loads(line.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise HarnessError(f"'{where}' line {number} is not valid UTF-8.") from exc
-            except json.JSONDecodeError as exc:
-                raise HarnessError(
-                    f"'{where}' line {number} is not valid JSON ({exc.msg})."
-                ) from exc
+            yield number, line, json_value(line, f"'{where}' line {number}")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise HarnessError(f"'{where}' cannot be read ({exc}).") from exc
 

@@ -21,6 +21,7 @@ import zlib
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import utf8
 from harness.fetch.converters.squad_v1_1 import release_file, write_bytes
 
 ARCHIVE = "x-final.tar.gz"
@@ -37,11 +38,7 @@ def _files() -> list[str]:
 
 def _convert_tsv(data: bytes, where: str) -> tuple[str, int]:
     """The normalised file text and its number of pairs."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"{where} is not UTF-8 text (byte {exc.start})") from exc
-    lines = text.split("\n")
+    lines = utf8(data, where).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if not lines:

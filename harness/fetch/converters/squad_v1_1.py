@@ -10,11 +10,11 @@ with the other SQuAD-format converters (MLQA, TyDiQA-GoldP).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import json_value
 
 FILES = ("train-v1.1.json", "dev-v1.1.json")
 
@@ -34,14 +34,7 @@ def parse_squad(data: bytes, where: str) -> dict[str, Any]:
     """The SQuAD JSON document in ``data``, checked for the v1.1 structure (``where`` names the
     file in error messages): ``{"data": [{"paragraphs": [{"context", "qas": [{"id",
     "question", "answers": [{"text", "answer_start"}]}]}]}]}``."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"{where} is not UTF-8 text (byte {exc.start})") from exc
-    except json.JSONDecodeError as exc:
-        raise HarnessError(
-            f"{where} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
-        ) from exc
+    doc = json_value(data, where)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise HarnessError(f"{where} is not SQuAD JSON: expected an object with a 'data' list")
     for a, article in enumerate(doc["data"]):

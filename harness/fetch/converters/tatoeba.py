@@ -20,19 +20,16 @@ from pathlib import Path
 
 from harness.data.readers import TATOEBA_CODES
 from harness.errors import HarnessError
+from harness.fetch.converters._text import utf8
 
 
 def _lines(path: Path) -> list[str]:
     if not path.is_file():
         raise HarnessError(f"release file '{path}' is missing (see the spec's fetch files).")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HarnessError(f"release file '{path}' is not valid UTF-8 ({exc}).") from exc
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
+    found = utf8(path.read_bytes(), f"release file '{path}'").split("\n")
+    if found and found[-1] == "":
+        found.pop()
+    return found
 
 
 def convert(release: Path, out: Path) -> dict[str, int]:

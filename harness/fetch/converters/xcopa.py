@@ -14,11 +14,11 @@ test labels stay (the harness scores test predictions itself).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.fetch.converters._text import json_value, utf8
 
 LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 SPLITS = ("val", "test")
@@ -43,19 +43,11 @@ def check_copa_record(record: Any, where: str, labelled: bool = True) -> None:
 
 def jsonl_lines(data: bytes, name: str) -> list[tuple[bytes, Any]]:
     """The non-blank lines of a JSONL file with their parsed values (``name`` for errors)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = data[: exc.start].count(b"\n") + 1
-        raise HarnessError(f"'{name}' line {bad} is not valid UTF-8.") from exc
+    text = utf8(data, f"'{name}'")
     out: list[tuple[bytes, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append((line.encode("utf-8"), json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise HarnessError(f"'{name}' line {number} is not valid JSON ({exc.msg}).") from exc
+        if line.strip():
+            out.append((line.encode("utf-8"), json_value(line, f"'{name}' line {number}")))
     return out
 
 
