@@ -31,7 +31,7 @@ from harness.config import DatasetInputs, Params
 from harness.errors import HarnessError
 from harness.fetch import converters
 from harness.fetch.download import Located, Unreachable, copy_tree, locate
-from harness.io import atomic_write_text, staged_output, verify_manifest
+from harness.io import atomic_write_text, sha256_file, staged_output, verify_manifest
 from harness.progress import console
 from harness.tasks.registry import load_spec
 from harness.tasks.spec import Fetch, HubSource, TaskSpec
@@ -119,13 +119,15 @@ def fetch_task(
 ) -> Outcome:
     """Acquire task ``task``'s data into ``inputs.out`` (see the module)."""
     out = inputs.out
+    spec_digest = sha256_file(inputs.spec) if inputs.spec.is_file() else None
     if not force and (out / RECORD).is_file():
         try:
             verify_manifest(out, what="Fetched data")
             done = json.loads((out / RECORD).read_text(encoding="utf-8"))
-            return Outcome(task, out, skipped=True, record=done)
-        except HarnessError:
-            pass  # damaged: fetched again below
+            if done.get("spec_sha256") == spec_digest:  # fetched from this very spec
+                return Outcome(task, out, skipped=True, record=done)
+        except (HarnessError, ValueError):
+            pass  # damaged or from another spec: fetched again below
     if inputs.spec.suffix == ".py":  # CCGbank: licensed, converted from the user's copy
         return _fetch_ccg(task, inputs, mirror)
     spec = load_spec(inputs.spec)
@@ -138,6 +140,7 @@ def fetch_task(
     record: dict[str, Any] = {
         "task": task,
         "spec": str(inputs.spec),
+        "spec_sha256": spec_digest,
         "harness": __version__,
         "datasets": [],
         "hub": [],
@@ -220,6 +223,7 @@ def _fetch_ccg(task: str, inputs: DatasetInputs, mirror: Path | None) -> Outcome
     record: dict[str, Any] = {
         "task": task,
         "spec": str(inputs.spec),
+        "spec_sha256": sha256_file(inputs.spec) if inputs.spec.is_file() else None,
         "harness": __version__,
         "from": "mirror",
     }

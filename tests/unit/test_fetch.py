@@ -94,9 +94,11 @@ def test_a_mirror_copy_is_checked_converted_and_recorded(tmp_path: Path) -> None
         }
     ]
     assert dataset["counts"] == {"test.tsv": 5000} and dataset["counts_checked"] is True
-    # a second fetch finds it done; --force fetches again
+    # a second fetch finds it done; --force fetches again, and so does a changed spec
     assert core.fetch_task("demo", _inputs(_spec(tmp_path)), None).skipped
     assert not core.fetch_task("demo", _inputs(_spec(tmp_path)), _mirror(tmp_path), True).skipped
+    changed = _spec(tmp_path, note="a new note changes the spec")
+    assert not core.fetch_task("demo", _inputs(changed), _mirror(tmp_path)).skipped
 
 
 def test_a_file_that_is_not_the_official_one_is_refused_and_nothing_is_pinned(
