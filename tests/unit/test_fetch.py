@@ -282,3 +282,23 @@ def test_everything_a_task_reads_must_be_inside_its_folder(tmp_path: Path) -> No
     spec = _spec(tmp_path)
     with pytest.raises(HarnessError, match="not inside the task's data folder"):
         core.fetch_task("demo", DatasetInputs(spec=spec, out=Path("data/other")), None)
+
+
+def test_ccgbank_comes_from_the_mirror_and_writes_its_spec(tmp_path: Path) -> None:
+    from harness.data.sources import load_examples
+    from harness.tasks.registry import Registry, load_spec
+    from tests.unit.test_paper_tasks import _ccgbank
+
+    inputs = DatasetInputs(spec=Path("harness/data/ccg.py"), out=Path("data/paper/ccg"))
+    with pytest.raises(HarnessError, match=r"licensed by the LDC.*<DIR>/ccgbank"):
+        core.fetch_task("ccg", inputs, tmp_path / "mirror")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    _ccgbank(tmp_path).rename(mirror / "ccgbank")
+    core.fetch_task("ccg", inputs, mirror)
+    spec = load_spec(tmp_path / "data/paper/ccg/ccg.yaml")
+    assert str(spec.source.path) == "data/paper/ccg"  # the published folder, not the staging one
+    assert load_examples(spec, "train", "en")[0]["tokens"] == ["The", "cat", "saw", "Anna"]
+    # the paper profile's task_dirs entry now holds the task
+    assert "ccg" in Registry.load([Path("data/paper/ccg")]).names()
+    assert verify_manifest(tmp_path / "data/paper/ccg")
