@@ -202,6 +202,9 @@ class TaskKind:
     (:meth:`collate`, :meth:`shared_forward`)."""
     token_level: bool = False
     """Multi-task training: the labels are per token (else one per row, at position 0)."""
+    unanswerable: bool = False
+    """Whether a spec of this kind may say ``unanswerable: true`` (examples without a gold
+    answer, trained and scored as SQuAD v2.0 does)."""
 
     # ---- fields -------------------------------------------------------------------------
 
@@ -219,6 +222,8 @@ class TaskKind:
             raise ValueError(f"a {self.name} task needs at least 2 labels")
         if not self.labelled and spec.labels:
             raise ValueError(f"a {self.name} task has no label set: remove labels")
+        if spec.unanswerable and not self.unanswerable:
+            raise ValueError(f"unanswerable is for extractive_qa tasks, not {self.name}")
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         """Validate one canonical example read from the source (labels given as indices are

@@ -49,14 +49,17 @@ class QAFeature:
     """Character span in the context of each token; None for question and special tokens."""
 
 
-def _answer(example: Example, where: str) -> tuple[int, int]:
-    """Character span of the first gold answer, checked against the context."""
+def _answer(example: Example, where: str, unanswerable: bool = False) -> tuple[int, int] | None:
+    """Character span of the first gold answer, checked against the context; None for an
+    unanswerable question (no gold answer) of a task whose spec allows them."""
     answers = example.get("answers") or {}
     texts, starts = answers.get("text") or [], answers.get("answer_start") or []
     if not texts:
+        if unanswerable:
+            return None
         raise HarnessError(
-            f"{where} has no gold answer. Unanswerable questions (SQuAD v2.0) are not supported: "
-            "leave them out of the data, or use a SQuAD v1.1-style task."
+            f"{where} has no gold answer. Unanswerable questions (SQuAD v2.0) need "
+            "'unanswerable: true' in the task's spec; otherwise leave them out of the data."
         )
     text, start = str(texts[0]), starts[0]
     context = str(example["context"])
@@ -89,7 +92,11 @@ def featurize_qa(
     max_length: int,
     doc_stride: int,
     max_query_length: int,
+    unanswerable: bool = False,
 ) -> list[QAFeature]:
+    """The windows of every example (``doc_stride`` tokens of overlap), each with the gold span's
+    tokens, or ``<s>`` (0, 0) where the answer is not inside the window or there is none
+    (``unanswerable``: SQuAD v2.0's questions without an answer are trained to point there)."""
     room = max_length - max_query_length - SPECIAL_TOKENS_IN_PAIR
     if room < 2:
         raise HarnessError(
@@ -106,7 +113,9 @@ def featurize_qa(
         )
     if not getattr(tokenizer, "is_fast", False):
         raise HarnessError("Extractive QA needs a fast tokenizer (offset mappings).")
-    spans = [_answer(ex, f"Example {ex.get('id', i)!r}") for i, ex in enumerate(examples)]
+    spans = [
+        _answer(ex, f"Example {ex.get('id', i)!r}", unanswerable) for i, ex in enumerate(examples)
+    ]
     questions = [
         _cut_question(str(ex["question"]).lstrip(), tokenizer, max_query_length) for ex in examples
     ]
@@ -131,9 +140,15 @@ def featurize_qa(
             for o, s in zip(encoded["offset_mapping"][w], sequence, strict=True)
         ]
         start = end = 0
-        first, last = spans[example]
+        span = spans[example]
         spans_in = [(k, o) for k, o in enumerate(offsets) if o is not None]
-        if spans_in and spans_in[0][1][0] <= first and spans_in[-1][1][1] >= last:
+        if (
+            span is not None
+            and spans_in
+            and spans_in[0][1][0] <= span[0]
+            and spans_in[-1][1][1] >= span[1]
+        ):
+            first, last = span
             start = next(k for k, o in spans_in if o[1] > first)
             end = max(k for k, o in spans_in if o[0] < last)
         features.append(
@@ -164,13 +179,20 @@ def best_span(
     context: str,
     max_answer_length: int,
     n_best: int,
+    unanswerable: bool = False,
 ) -> str:
     """The answer text of one example from its windows' (feature, logits) pairs, ``logits`` of
-    shape (tokens, 2): start and end logits. Empty when no window has a valid span."""
+    shape (tokens, 2): start and end logits. Empty when no window has a valid span, and, for
+    a task with unanswerable questions, when the ``<s>`` span of some window scores above the
+    best answer span (as SQuAD v2.0 is decoded: the lowest ``<s>`` score of the example's
+    windows against the best span, null threshold 0)."""
     best: tuple[float, int, int, int] | None = None  # score, -window, -start, -length
     answer = (0, 0)
+    null: float | None = None
     for w, (feature, logits) in enumerate(windows):
         starts_all, ends_all = logits[:, 0].tolist(), logits[:, 1].tolist()
+        window_null = starts_all[0] + ends_all[0]
+        null = window_null if null is None else min(null, window_null)
         context_tokens = [k for k, o in enumerate(feature.offsets) if o is not None]
         by_start = sorted(context_tokens, key=lambda k: (-starts_all[k], k))[:n_best]
         by_end = sorted(context_tokens, key=lambda k: (-ends_all[k], k))[:n_best]
@@ -182,7 +204,7 @@ def best_span(
                 if best is None or key > best:
                     best = key
                     answer = (feature.offsets[s][0], feature.offsets[e][1])  # type: ignore[index]
-    if best is None:
+    if best is None or (unanswerable and null is not None and null > best[0]):
         return ""
     return context[answer[0] : answer[1]].strip()
 
@@ -193,13 +215,14 @@ def decode_answers(
     examples: Sequence[Example],
     max_answer_length: int,
     n_best: int,
+    unanswerable: bool = False,
 ) -> list[str]:
-    """The predicted answer text of every example."""
+    """The predicted answer text of every example (``unanswerable``: see :func:`best_span`)."""
     grouped: list[list[tuple[QAFeature, torch.Tensor]]] = [[] for _ in examples]
     for feature, lg in zip(features, logits, strict=True):
         grouped[feature.example].append((feature, lg))
     return [
-        best_span(windows, str(ex["context"]), max_answer_length, n_best)
+        best_span(windows, str(ex["context"]), max_answer_length, n_best, unanswerable)
         for windows, ex in zip(grouped, examples, strict=True)
     ]
 
@@ -218,6 +241,7 @@ class ExtractiveQA(TaskKind):
     primary_metrics = ("f1", "exact_match")
     reported_metrics = frozenset({"f1", "exact_match"})
     multitask = True
+    unanswerable = True
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         answers = example["answers"]
@@ -250,7 +274,12 @@ class ExtractiveQA(TaskKind):
     ) -> list[Any]:
         return list(
             featurize_qa(
-                examples, tokenizer, max_length, settings.doc_stride, settings.max_query_length
+                examples,
+                tokenizer,
+                max_length,
+                settings.doc_stride,
+                settings.max_query_length,
+                spec.unanswerable,
             )
         )
 
@@ -304,7 +333,12 @@ class ExtractiveQA(TaskKind):
         settings: EvalSettings,
     ) -> list[Any]:
         return decode_answers(
-            features, logits, examples, settings.max_answer_length, settings.n_best
+            features,
+            logits,
+            examples,
+            settings.max_answer_length,
+            settings.n_best,
+            spec.unanswerable,
         )
 
     def golds(self, examples: Sequence[Example]) -> list[Any]:
@@ -339,7 +373,7 @@ class ExtractiveQA(TaskKind):
         normalisation, answer_language = self._normalisation(spec, language)
         pairs = [(str(i), [str(a) for a in g]) for i, g in enumerate(golds)]
         answers = {str(i): str(p) for i, p in enumerate(predictions)}
-        return qa_scores(pairs, answers, normalisation, answer_language)
+        return qa_scores(pairs, answers, normalisation, answer_language, spec.unanswerable)
 
     def example_stats(
         self,
@@ -350,21 +384,30 @@ class ExtractiveQA(TaskKind):
     ) -> dict[str, list[list[float]]]:
         """``exact_match``: ``[em]`` (mean); ``f1``: ``[f1, 1]`` (mean; two columns, so not read
         as span F1). Each answer against each question's gold texts, best gold."""
-        from harness.metrics.qa import exact_match, qa_f1
+        from harness.metrics.qa import exact_match, no_answer_golds, qa_f1
 
         normalisation, answer_language = self._normalisation(spec, language)
         em_rows: list[list[float]] = []
         f1_rows: list[list[float]] = []
         for p, g in zip(predictions, golds, strict=True):
+            if spec.unanswerable:
+                g = no_answer_golds([str(a) for a in g], normalisation, answer_language)
             if not g:
                 raise HarnessError(
-                    "An extractive-QA example without a gold answer cannot be scored."
+                    "An extractive-QA example without a gold answer cannot be scored (a task "
+                    "with unanswerable questions says 'unanswerable: true' in its spec)."
                 )
+            no_answer = spec.unanswerable
             em_rows.append(
                 [max(exact_match(str(p), str(a), normalisation, answer_language) for a in g)]
             )
             f1_rows.append(
-                [max(qa_f1(str(p), str(a), normalisation, answer_language) for a in g), 1.0]
+                [
+                    max(
+                        qa_f1(str(p), str(a), normalisation, answer_language, no_answer) for a in g
+                    ),
+                    1.0,
+                ]
             )
         return {"exact_match": em_rows, "f1": f1_rows}
 

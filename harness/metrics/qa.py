@@ -135,12 +135,35 @@ def exact_match(
     return float(norm(prediction) == norm(gold))
 
 
+def _f1_no_answer(prediction: Sequence[str], gold: Sequence[str]) -> float:
+    """SQuAD v2.0's F1: where either side is empty (no answer), 1 if both are, else 0."""
+    if not prediction or not gold:
+        return float(list(prediction) == list(gold))
+    return _f1_tokens(prediction, gold)
+
+
 def qa_f1(
-    prediction: str, gold: str, normalisation: Normalisation = "squad", language: str | None = None
+    prediction: str,
+    gold: str,
+    normalisation: Normalisation = "squad",
+    language: str | None = None,
+    no_answer: bool = False,
 ) -> float:
-    """Bag-of-tokens F1 of one prediction against one gold answer."""
+    """Bag-of-tokens F1 of one prediction against one gold answer (``no_answer``: SQuAD v2.0's
+    rule for empty answers)."""
     norm = normalizer(normalisation, language)
-    return _f1_tokens(norm(prediction).split(), norm(gold).split())
+    f1 = _f1_no_answer if no_answer else _f1_tokens
+    return f1(norm(prediction).split(), norm(gold).split())
+
+
+def no_answer_golds(
+    answers: Sequence[str], normalisation: Normalisation = "squad", language: str | None = None
+) -> list[str]:
+    """The gold answers as SQuAD v2.0's evaluation takes them: those that normalise to nothing
+    dropped, and ``[""]`` (the right answer is no answer) when none is left."""
+    norm = normalizer(normalisation, language)
+    kept = [a for a in answers if norm(a)]
+    return kept or [""]
 
 
 def qa_scores(
@@ -148,17 +171,23 @@ def qa_scores(
     predictions: Mapping[str, str],
     normalisation: Normalisation = "squad",
     language: str | None = None,
+    no_answer: bool = False,
 ) -> dict[str, float]:
     """Mean EM and F1 (fractions) over every question of ``golds`` (question id -> its gold
     answers, or a sequence of such pairs: a question listed twice counts twice, as in the
-    official scripts), scoring each prediction against its best gold answer."""
+    official scripts), scoring each prediction against its best gold answer. ``no_answer``:
+    SQuAD v2.0's evaluation (a question without gold answers is answered right by an empty
+    prediction; :func:`no_answer_golds`, :func:`qa_f1`)."""
     pairs = list(golds.items()) if isinstance(golds, Mapping) else list(golds)
     if not pairs:
         raise ValueError("qa_scores needs at least one question")
     norm = normalizer(normalisation, language)
     em_sum = 0.0
     f1_sum = 0.0
+    f1 = _f1_no_answer if no_answer else _f1_tokens
     for qid, answers in pairs:
+        if no_answer:
+            answers = no_answer_golds(answers, normalisation, language)
         if not answers:
             raise ValueError(f"question {qid!r} has no gold answer")
         if qid not in predictions:
@@ -167,7 +196,7 @@ def qa_scores(
         pred_tokens = pred.split()
         normalised = [norm(a) for a in answers]
         em_sum += max(float(pred == g) for g in normalised)
-        f1_sum += max(_f1_tokens(pred_tokens, g.split()) for g in normalised)
+        f1_sum += max(f1(pred_tokens, g.split()) for g in normalised)
     return {"exact_match": em_sum / len(pairs), "f1": f1_sum / len(pairs)}
 
 

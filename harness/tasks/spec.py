@@ -162,6 +162,11 @@ class TaskSpec(_Strict):
     skip_labels: list[str | int] = Field(default_factory=list)
     """Source label values whose rows are left out when reading (SNLI marks pairs without
     annotator agreement with -1)."""
+    unanswerable: bool = False
+    """Extractive QA: the data holds questions without an answer (empty ``answers`` lists,
+    SQuAD v2.0). They are trained to point at ``<s>``, a prediction is empty where the ``<s>``
+    span outscores every answer span, and EM/F1 follow SQuAD v2.0's evaluation. Otherwise an
+    example without an answer is an error."""
     metric: str | None = None
     """Primary metric; defaults to the first metric of the kind."""
     xtreme_group: XtremeGroup | None = None

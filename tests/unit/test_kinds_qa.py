@@ -245,3 +245,68 @@ def test_the_feature_cache_keys_on_the_qa_settings(qa_tokenizer: Any, tmp_path: 
     assert len(first) > len(LONG)  # several windows per example, cached as they are
     assert cached_featurize(spec, LONG, qa_tokenizer, 20, tmp_path, a) == first
     assert cached_featurize(spec, LONG, qa_tokenizer, 20, tmp_path, b) != first
+
+
+def _v2_spec() -> TaskSpec:
+    return _spec("t_qa2").model_copy(update={"unanswerable": True})
+
+
+def test_unanswerable_questions_train_to_the_start_token(qa_tokenizer: Any) -> None:
+    """SQuAD v2.0: a question without an answer points at <s> (0, 0) in every window; an
+    answerable one keeps its span. A task whose spec does not allow them refuses it."""
+    none = {"id": "n", "context": LONG[0]["context"], "question": "who ?", "answers": {
+        "text": [], "answer_start": []}}  # fmt: skip
+    settings = FeatureSettings(8, 16)
+    features = featurize(_v2_spec(), [none, LONG[3]], qa_tokenizer, 40, settings)
+    unanswerable = [f for f in features if f.example == 0]
+    assert len(unanswerable) > 1 and all((f.start, f.end) == (0, 0) for f in unanswerable)
+    answerable = [f for f in features if f.example == 1]
+    alone = featurize(_spec(), [LONG[3]], qa_tokenizer, 40, settings)
+    assert [(f.input_ids, f.start, f.end) for f in answerable] == [
+        (f.input_ids, f.start, f.end) for f in alone
+    ]
+    assert any(f.start > 0 for f in answerable)
+    with pytest.raises(HarnessError, match=r"no gold answer.*unanswerable: true"):
+        featurize(_spec(), [none], qa_tokenizer, 40, settings)
+    with pytest.raises(ValueError, match="unanswerable is for extractive_qa"):
+        TaskSpec.model_validate({**_spec().model_dump(), "kind": "classification",
+                                 "labels": ["a", "b"], "unanswerable": True})  # fmt: skip
+
+
+def test_unanswerable_decoding_compares_the_null_span_with_the_best_span() -> None:
+    context = "aa bb cc dd ee"
+    offsets: list[tuple[int, int] | None] = [None, None, None, None]
+    offsets += [(0, 2), (2, 5), (5, 8), (8, 11), (11, 14), None]
+    feature = _window(offsets)
+    logits = torch.full((len(offsets), 2), -10.0)
+    logits[6, 0], logits[7, 1] = 5.0, 4.0  # best span cc dd: 9
+    logits[0] = torch.tensor([5.0, 5.0])  # <s> <s>: 10 > 9
+    assert best_span([(feature, logits)], context, 30, 20, unanswerable=True) == ""
+    assert best_span([(feature, logits)], context, 30, 20) == "cc dd"  # v1.1: never null
+    lower = logits.clone()
+    lower[0] = torch.tensor([4.0, 4.0])  # 8 < 9
+    assert best_span([(feature, lower)], context, 30, 20, unanswerable=True) == "cc dd"
+    # the null score is the lowest over the example's windows (8 here): the span wins
+    assert best_span([(feature, logits), (feature, lower)], context, 30, 20, True) == "cc dd"
+
+
+def test_unanswerable_scores_follow_the_squad_v2_evaluation() -> None:
+    """Hand-computed with evaluate-v2.0's rules: no gold answer (or only answers that normalise
+    to nothing) means the right answer is the empty one; F1 with an empty side is 1 if both
+    are empty, else 0."""
+    from harness.kinds.extractive_qa import EXTRACTIVE_QA
+
+    predictions = ["", "Anna Berg", "", "the river", "", "river"]
+    golds = [[], ["Anna Berg"], ["New Harbor"], [], ["the"], ["the"]]
+    # EM: 1, 1, 0, 0, 1 ("the" normalises to nothing: gold [""]), 0
+    # F1: 1, 1, 0, 0, 1, 0
+    expected = {"exact_match": 3 / 6, "f1": 3 / 6}
+    pairs = [(str(i), g) for i, g in enumerate(golds)]
+    answers = {str(i): p for i, p in enumerate(predictions)}
+    assert qa_scores(pairs, answers, no_answer=True) == pytest.approx(expected)
+    assert EXTRACTIVE_QA.score(_v2_spec(), predictions, golds) == pytest.approx(expected)
+    rows = EXTRACTIVE_QA.example_stats(_v2_spec(), predictions, golds)
+    assert metric_of("f1", np.array(rows["f1"])) == pytest.approx(expected["f1"])
+    assert metric_of("exact_match", np.array(rows["exact_match"])) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no gold answer"):  # v1.1 scoring is unchanged
+        qa_scores(pairs, answers)
