@@ -288,6 +288,11 @@ class FetchParams(_Strict):
     datasets: dict[str, DatasetInputs] = Field(default_factory=dict)
     """Every task of the profile whose data is acquired (the toy profile generates its data
     with ``harness data`` instead: none)."""
+    unverified_mirror: bool = False
+    """Take the mirror's files whatever their sha256 (and skip the example-count check): for
+    the fixture files of the ``paper-smoke`` profile only, never for results to compare.
+    Each digest seen is recorded, and ``FETCHED.json`` says ``"unverified_mirror": true``.
+    Files from the download cache or a URL are still checked."""
 
 
 class CostParams(_Strict):
@@ -396,7 +401,9 @@ class ClusterParams(_Strict):
 
 
 class Params(_Strict):
-    profile: Literal["toy", "paper"]
+    profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    """The profile's name (``profiles/<name>.yaml``). ``toy`` generates its data (``harness
+    data``); every other profile acquires it (``harness fetch``)."""
     seed: int
     paths: Paths = Paths()
     toy_data: ToyDataParams = ToyDataParams()

@@ -67,14 +67,16 @@ def hub_sources(spec: TaskSpec) -> Iterator[HubSource]:
             yield source
 
 
-def _release_folder(entry: Fetch, mirror: Path | None, work: Path) -> tuple[Path, list[Located]]:
+def _release_folder(
+    entry: Fetch, mirror: Path | None, work: Path, unverified: bool = False
+) -> tuple[Path, list[Located]]:
     """A folder holding the entry's files under their names (links to where they are)."""
     release = work / "release"
     shutil.rmtree(release, ignore_errors=True)
     release.mkdir(parents=True)
     found = []
     for file in entry.files:
-        located = locate(file, mirror, DOWNLOADS / entry.converter)
+        located = locate(file, mirror, DOWNLOADS / entry.converter, unverified_mirror=unverified)
         os.symlink(located.path.resolve(), release / file.name)
         found.append(located)
     return release, found
@@ -115,16 +117,23 @@ def _check_counts(entry: Fetch, counts: dict[str, int], verified: bool) -> list[
 
 
 def fetch_task(
-    task: str, inputs: DatasetInputs, mirror: Path | None, force: bool = False
+    task: str,
+    inputs: DatasetInputs,
+    mirror: Path | None,
+    force: bool = False,
+    unverified_mirror: bool = False,
 ) -> Outcome:
-    """Acquire task ``task``'s data into ``inputs.out`` (see the module)."""
+    """Acquire task ``task``'s data into ``inputs.out`` (see the module). ``unverified_mirror``
+    (``fetch.unverified_mirror``): the mirror's files are taken whatever their digests, and
+    the record says so."""
     out = inputs.out
     spec_digest = sha256_file(inputs.spec) if inputs.spec.is_file() else None
     if not force and (out / RECORD).is_file():
         try:
             verify_manifest(out, what="Fetched data")
             done = json.loads((out / RECORD).read_text(encoding="utf-8"))
-            if done.get("spec_sha256") == spec_digest:  # fetched from this very spec
+            same = done.get("spec_sha256") == spec_digest  # fetched from this very spec ...
+            if same and done.get("unverified_mirror", False) == unverified_mirror:  # ... alike
                 return Outcome(task, out, skipped=True, record=done)
         except (HarnessError, ValueError):
             pass  # damaged or from another spec: fetched again below
@@ -145,18 +154,26 @@ def fetch_task(
         "datasets": [],
         "hub": [],
     }
+    if unverified_mirror:
+        record["unverified_mirror"] = True
     problems: list[str] = []
     unreachable: list[str] = []
     with staged_output(out) as staging:
         for entry in spec.fetch:
             target = staging / _inside(Path(entry.dataset), out, "fetch.dataset")
             try:
-                release, located = _release_folder(entry, mirror, work)
+                release, located = _release_folder(entry, mirror, work, unverified_mirror)
             except Unreachable as err:
                 unreachable.append(str(err))
                 continue
             for file, found in zip(entry.files, located, strict=True):
                 console.print(f"{file.name}: from the {found.origin}, sha256 {found.sha256[:16]}")
+                if found.differs:
+                    console.print(
+                        f"warning: {file.name} is not the official release (the "
+                        "spec pins another sha256): taken because fetch.unverified_mirror is set",
+                        markup=False,
+                    )
             target.mkdir(parents=True, exist_ok=True)
             with console.status(f"converting {entry.dataset} ({entry.converter})"):
                 counts = converters.load(entry.converter)(release, target)
@@ -172,6 +189,7 @@ def fetch_task(
                             "url": file.url,
                             "sha256": found.sha256,
                             "pinned_in_spec": found.verified,
+                            **({"differs_from_spec": True} if found.differs else {}),
                         }
                         for file, found in zip(entry.files, located, strict=True)
                     ],
@@ -258,4 +276,7 @@ def fetch_profile(
     mirror = mirror if mirror is not None else params.fetch.mirror
     if mirror is not None and not mirror.is_dir():
         raise HarnessError(f"The mirror folder '{mirror}' does not exist (--from / fetch.mirror).")
-    return [fetch_task(t, datasets[t], mirror, force) for t in (tasks or list(datasets))]
+    unverified = params.fetch.unverified_mirror
+    return [
+        fetch_task(t, datasets[t], mirror, force, unverified) for t in (tasks or list(datasets))
+    ]

@@ -42,11 +42,17 @@ class Located:
     """``mirror`` (a copy the user supplied), ``cache`` (downloaded before) or ``url``."""
     sha256: str
     verified: bool
-    """The digest equals the spec's (False: the spec has no digest; the one seen is recorded)."""
+    """The digest equals the spec's (False: the spec has no digest, or an unverified mirror's
+    file differs from it; the one seen is recorded)."""
+    differs: bool = False
+    """An unverified mirror's file whose digest is not the spec's (``fetch.unverified_mirror``)."""
 
 
-def _check(file: FetchFile, path: Path, origin: str) -> Located:
+def _check(file: FetchFile, path: Path, origin: str, unverified: bool = False) -> Located:
     digest = sha256_file(path)
+    if unverified and origin == "mirror":
+        pinned = file.sha256 is not None and digest == file.sha256
+        return Located(path, origin, digest, pinned, file.sha256 is not None and not pinned)
     if file.sha256 is not None and digest != file.sha256:
         where = {"mirror": "the mirror's copy", "cache": "the cached download"}.get(origin, "")
         raise HarnessError(
@@ -58,15 +64,21 @@ def _check(file: FetchFile, path: Path, origin: str) -> Located:
     return Located(path, origin, digest, file.sha256 is not None)
 
 
-def locate(file: FetchFile, mirror: Path | None, cache: Path, offline: bool = False) -> Located:
+def locate(
+    file: FetchFile,
+    mirror: Path | None,
+    cache: Path,
+    offline: bool = False,
+    unverified_mirror: bool = False,
+) -> Located:
     """The release file ``file``: from ``mirror`` if it holds it (in the subfolder named like
     the download cache, ``<mirror>/<converter>/``, else at its top level), else from the
     download cache, else downloaded from its URL into the cache (a partial download
-    resumes)."""
+    resumes). ``unverified_mirror``: the mirror's copy is taken whatever its digest."""
     if mirror is not None:
         for candidate in (mirror / cache.name / file.name, mirror / file.name):
             if candidate.is_file():
-                return _check(file, candidate, "mirror")
+                return _check(file, candidate, "mirror", unverified_mirror)
     cached = cache / file.name
     if file.manual:
         if cached.is_file():

@@ -116,6 +116,45 @@ def test_a_file_that_is_not_the_official_one_is_refused_and_nothing_is_pinned(
     assert not (tmp_path / "data/xtreme/demo.partial").exists()
 
 
+def test_an_unverified_mirror_takes_fixture_files_and_says_so(tmp_path: Path) -> None:
+    """fetch.unverified_mirror (the paper-smoke profile): a mirror file unlike the pinned one
+    is taken, its digest recorded, counts not checked, and the record marked; a rerun without
+    the switch fetches again and refuses the file. The download cache is still checked."""
+    fixture = PAYLOAD[:-100]
+    outcome = core.fetch_task(
+        "demo", _inputs(_spec(tmp_path)), _mirror(tmp_path, fixture), unverified_mirror=True
+    )
+    out = tmp_path / "data/xtreme/demo"
+    assert (out / "test.tsv").read_bytes() == fixture
+    record = json.loads((out / core.RECORD).read_text())
+    assert record == outcome.record and record["unverified_mirror"] is True
+    (dataset,) = record["datasets"]
+    assert dataset["files"][0]["sha256"] == hashlib.sha256(fixture).hexdigest()
+    assert dataset["files"][0]["pinned_in_spec"] is False
+    assert dataset["files"][0]["differs_from_spec"] is True
+    assert dataset["counts_checked"] is False  # 4999 lines, not the documented 5000
+    # the official file in the mirror: verified, counted, and not marked as differing
+    official = core.fetch_task(
+        "demo", _inputs(_spec(tmp_path)), _mirror(tmp_path), force=True, unverified_mirror=True
+    )
+    assert official.record["datasets"][0]["files"][0]["pinned_in_spec"] is True
+    assert "differs_from_spec" not in official.record["datasets"][0]["files"][0]
+    assert official.record["datasets"][0]["counts_checked"] is True
+    # without the switch the unverified fetch is not taken as done: fetched again, and refused
+    again = core.fetch_task(
+        "demo", _inputs(_spec(tmp_path)), _mirror(tmp_path, fixture), True, unverified_mirror=True
+    )
+    assert not again.skipped
+    with pytest.raises(HarnessError, match=r"not the official 'release\.txt'"):
+        core.fetch_task("demo", _inputs(_spec(tmp_path)), _mirror(tmp_path, fixture))
+    assert (out / "test.tsv").read_bytes() == fixture  # the previous folder is kept as it was
+
+
+def test_the_unverified_switch_is_a_profile_setting(tmp_path: Path) -> None:
+    assert FetchParams().unverified_mirror is False
+    assert FetchParams(unverified_mirror=True).unverified_mirror is True
+
+
 def test_counts_unlike_the_official_release_are_refused(tmp_path: Path) -> None:
     spec = _spec(tmp_path)
     raw = yaml.safe_load(spec.read_text())
