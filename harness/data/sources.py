@@ -146,5 +146,18 @@ def _canonical(
                 f"{sorted(row)}. Fix `columns` in the spec."
             )
         out[field] = values[0] if isinstance(column, str) else values
+        if field in spec.value_map:
+            out[field] = _mapped(spec, field, out[field], where)
     kind.check_example(spec, out, where)
     return out
+
+
+def _mapped(spec: TaskSpec, field: str, value: Any, where: str) -> str:
+    """``value`` of ``field`` through the spec's ``value_map`` (an unlisted value is refused)."""
+    mapping = spec.value_map[field]
+    if not isinstance(value, str) or value not in mapping:
+        raise HarnessError(
+            f"{where} has {value!r} in field '{field}', which the spec's value_map.{field} does "
+            f"not list ({sorted(mapping)}). Add the value to value_map, or fix the data."
+        )
+    return mapping[value]

@@ -85,6 +85,8 @@ class EnglishTraining(_Strict):
     columns: dict[str, str | list[str]] = Field(default_factory=dict)
     labels: list[str] = Field(default_factory=list)
     """The stage's label set where it differs from the task's (SIQA has three choices)."""
+    value_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """The stage's own :attr:`TaskSpec.value_map` (a stage never inherits the task's)."""
 
 
 class Upstream(_Strict):
@@ -152,10 +154,16 @@ class TaskSpec(_Strict):
     """Canonical field -> source column, where they differ (for ``choices``: a list of source
     columns, one per choice, is also accepted). A dotted name (``choices.text``) reaches into a
     nested column; ``""`` leaves the field empty (a multiple-choice task without a context)."""
+    value_map: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Canonical field -> {source value -> text}: the field's values are replaced as they are
+    read, and a value the map does not list is an error. XCOPA and COPA store the question as
+    ``cause`` / ``effect``; the references read it as a question in words."""
     train_language: str = "en"
     languages: list[str] = Field(default_factory=lambda: ["en"])
     """Languages evaluated (targets: every language of the task, English included, except
-    that a retrieval target may leave out the language it retrieves into)."""
+    that a retrieval target may leave out the language it retrieves into, and a target
+    trained on other English data (``english_training``) may have no English evaluation
+    data: XCOPA's release has none)."""
     labels: list[str] = Field(default_factory=list)
     """The label set (classification, multiple choice: the choice labels, tagging: the tags);
     empty for extractive QA and retrieval."""
@@ -221,8 +229,27 @@ class TaskSpec(_Strict):
             )
         if self.role == "target" and self.xtreme_group is None:
             raise ValueError("a target task needs xtreme_group")
-        if self.train_language not in self.languages and kind.train_language_scored(self.role):
+        english_elsewhere = self.role == "target" and bool(self.english_training)
+        if (
+            self.train_language not in self.languages
+            and kind.train_language_scored(self.role)
+            and not english_elsewhere
+        ):
             raise ValueError("languages must include train_language")
+        maps = [("value_map", self.value_map)]
+        maps += [
+            (f"english_training '{t.name}' value_map", t.value_map) for t in self.english_training
+        ]
+        for owner, value_map in maps:
+            for field, mapping in value_map.items():
+                if field not in kind.fields or kind.field_types.get(field) != "text":
+                    texts = [f for f in kind.fields if kind.field_types.get(f) == "text"]
+                    raise ValueError(
+                        f"{owner} maps field {field!r}; a {self.kind} task maps only its text "
+                        f"fields {texts}"
+                    )
+                if not mapping:
+                    raise ValueError(f"{owner}.{field} lists no values")
         splits = self.source.files if isinstance(self.source, LocalSource) else self.source.splits
         needed = kind.required_splits(self.role)
         if self.english_training:
@@ -273,6 +300,7 @@ def training_spec(spec: TaskSpec, stage: int = -1) -> TaskSpec:
             "source": train.source,
             "columns": train.columns or spec.columns,
             "labels": train.labels or spec.labels,
+            "value_map": train.value_map,
             "english_training": [],
         }
     )

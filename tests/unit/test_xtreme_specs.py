@@ -10,6 +10,7 @@ import yaml
 
 from harness.config import TrainParams
 from harness.data.sources import load_examples
+from harness.errors import HarnessError
 from harness.metrics.benchmark import GROUPS, TASK_LANGUAGES, group_of
 from harness.tasks import HubSource, LocalSource, Registry, TaskSpec, training_spec
 from tests.conftest import REPO
@@ -41,7 +42,9 @@ def test_versions_languages_and_groups(registry: Registry, name: str) -> None:
         assert sorted(entry.languages) == sorted(TASK_LANGUAGES[name][version])
         assert entry.group == group_of(name, version)
         assert name in GROUPS[version][entry.group]
-    assert spec.train_language == "en" and "en" in spec.languages
+    assert spec.train_language == "en"
+    # English is evaluated wherever the release has English data; XCOPA's has none
+    assert ("en" in spec.languages) == (name != "xcopa")
     # an English training source: the task's own train split or explicit stages
     if spec.kind != "retrieval" or spec.english_training:
         splits = spec.source.files if isinstance(spec.source, LocalSource) else spec.source.splits
@@ -108,6 +111,7 @@ def test_specs_read_fixture_files(registry: Registry, tmp_path: Path) -> None:
     assert paws[0]["sentence1"] == "Ein Satz." and paws[0]["label"] == "1"
     copa = load_examples(registry.get("xcopa"), "test", "ht", root)
     assert copa[0]["choices"] == ["A", "B"] and copa[0]["label"] == "1"
+    assert copa[0]["question"] == "What was the cause of this?"
     qa = load_examples(registry.get("mlqa"), "test", "vi", root)
     assert qa[0]["answers"] == {"text": ["Hanoi"], "answer_start": [0]}
     tat = load_examples(registry.get("tatoeba"), "test", "uk", root)
@@ -168,3 +172,65 @@ def test_paper_phase2_hyperparameters() -> None:
     assert sorted(phase2) == sorted(set(TARGETS) - {"bucc2018", "tatoeba"})
     assert phase2["xquad"].max_length == 384
     assert phase2["udpos"].batch_size * phase2["udpos"].grad_accumulation == 32
+
+
+def test_xcopa_reads_the_question_in_words_as_jiant_does(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """jiant's COPA / XCOPA tasks put "What was the cause of this?" or "What happened as a
+    result?" after the premise; the release stores the words cause / effect. The XCOPA
+    languages and the COPA training stage read the question in words, SIQA keeps its own
+    questions, and a value the map does not list is refused."""
+    from harness.kinds.multiple_choice import _first_segment
+
+    rows = [
+        {"premise": "The man fell.", "choice1": "A", "choice2": "B", "question": q, "label": 0}
+        for q in ("cause", "effect")
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    _write(tmp_path / "data/xtreme/xcopa/et/test.et.jsonl", text)
+    _write(tmp_path / "data/xtreme/xcopa/copa/train.jsonl", text)
+    xcopa = registry.get("xcopa")
+    test = load_examples(xcopa, "test", "et", tmp_path)
+    assert [_first_segment(e) for e in test] == [
+        "The man fell. What was the cause of this?",
+        "The man fell. What happened as a result?",
+    ]
+    copa = load_examples(training_spec(xcopa, 1), "train", "en", tmp_path)
+    assert [e["question"] for e in copa] == [e["question"] for e in test]
+    assert training_spec(xcopa, 0).value_map == {}  # SIQA: questions in words already
+    bad = {**rows[0], "question": "Cause"}
+    _write(tmp_path / "data/xtreme/xcopa/et/test.et.jsonl", json.dumps(bad) + "\n")
+    with pytest.raises(HarnessError, match=r"'Cause' in field 'question'.*\['cause', 'effect'\]"):
+        load_examples(xcopa, "test", "et", tmp_path)
+
+
+def test_value_maps_name_text_fields_only() -> None:
+    spec = {
+        "name": "t_mc",
+        "role": "intermediate",
+        "kind": "multiple_choice",
+        "source": {"type": "local", "path": "d", "files": {"train": "t", "dev": "d"}},
+        "labels": ["0", "1"],
+    }
+    assert TaskSpec.model_validate({**spec, "value_map": {"question": {"a": "b"}}}).value_map
+    with pytest.raises(ValueError, match=r"maps field 'label'.*text fields"):
+        TaskSpec.model_validate({**spec, "value_map": {"label": {"a": "b"}}})
+    with pytest.raises(ValueError, match="lists no values"):
+        TaskSpec.model_validate({**spec, "value_map": {"question": {}}})
+
+
+def test_only_a_target_trained_on_other_english_data_may_leave_english_out() -> None:
+    spec = {
+        "name": "t_z",
+        "role": "target",
+        "kind": "multiple_choice",
+        "source": {"type": "local", "path": "d", "files": {"train": "t", "dev": "v", "test": "x"}},
+        "labels": ["0", "1"],
+        "xtreme_group": "classification",
+        "languages": ["et"],
+    }
+    with pytest.raises(ValueError, match="languages must include train_language"):
+        TaskSpec.model_validate(spec)
+    stage = {"name": "s", "source": {"type": "local", "path": "e", "files": {"train": "t"}}}
+    assert TaskSpec.model_validate({**spec, "english_training": [stage]}).languages == ["et"]
