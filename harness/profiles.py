@@ -44,7 +44,7 @@ def available(folder: Path = PROFILES_DIR) -> list[Profile]:
             "profiles/toy.yaml and profiles/paper.yaml)."
         )
     found = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml"), key=lambda p: p.stem):
         summary = ""
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("#"):

@@ -2,7 +2,10 @@
 root: ``<lang>/{mentions,docs}.tsv``, ``candidate_set_entities.jsonl``,
 ``wikinews_mentions_no_text-{dev,test}.jsonl``, ``wikipedia_pairs-{dev,train}.jsonl``) and the
 ``wikinews_mentions-{dev,test}.jsonl`` that ``get-mewsli-x.sh`` writes after restoring the
-article text; records follow the publisher's ``mewsli_x/schema.py`` ``to_json`` layouts."""
+article text; records follow the publisher's ``mewsli_x/schema.py`` ``to_json`` layouts.
+``every_language=True`` gives each of the eleven languages dev and test articles (for the
+paper-smoke run; the added ones reuse the Helsinki article's sentences in their language's
+document: the format is what is tested)."""
 
 from __future__ import annotations
 
@@ -90,9 +93,11 @@ def _mention(example_id: str, surface: str, text: str, qid: str, at: int) -> dic
     }
 
 
-def _wikinews(split: str, keep_text: bool) -> list[dict[str, Any]]:
+def _wikinews(
+    split: str, keep_text: bool, wikinews: dict[str, list[Article]] | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for lang, curid, title, sentences, mentions in WIKINEWS[split]:
+    for lang, curid, title, sentences, mentions in (wikinews or WIKINEWS)[split]:
         text, spans = _spans(sentences, "\n\n" if lang == "en" else " ")
         md5 = hashlib.md5(text.encode("utf-8")).hexdigest()
         rows = []
@@ -140,11 +145,11 @@ def _jsonl(records: list[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(r, ensure_ascii=False).encode("utf-8") + b"\n" for r in records)
 
 
-def _tsv(lang: str) -> tuple[bytes, bytes]:
+def _tsv(lang: str, wikinews: dict[str, list[Article]]) -> tuple[bytes, bytes]:
     docs = ["docid\ttitle\turl\tlanguage\tcurid\trevid\ttext_md5"]
     mentions = ["docid\texample_id\tmention\tposition\tlength\tentity_qid\turl"]
     for split in ("dev", "test"):
-        for record in _wikinews(split, keep_text=True):
+        for record in _wikinews(split, True, wikinews):
             c = record["context"]
             if c["language"] != lang:
                 continue
@@ -164,23 +169,42 @@ def _tsv(lang: str) -> tuple[bytes, bytes]:
 
 
 LANGUAGES = ("ar", "de", "en")
+#: the eleven languages of the published WikiNews mentions
+ALL_LANGUAGES = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")
 
 
-def build(release: Path) -> None:
+def all_languages() -> dict[str, list[Article]]:
+    """WIKINEWS with a dev and a test article for every language of ALL_LANGUAGES."""
+    out = {split: list(articles) for split, articles in WIKINEWS.items()}
+    _, _, title, sentences, _ = WIKINEWS["dev"][0]
+    for split, articles in out.items():
+        have = {article[0] for article in articles}
+        for n, lang in enumerate(ALL_LANGUAGES):
+            if lang not in have:
+                curid = f"{7 if split == 'dev' else 8}{n:04d}"
+                mentions = [(f"m-{lang}-{split}-1", "Helsinki", "Q1757")]
+                articles.append((lang, curid, title, sentences, mentions))
+    return out
+
+
+def build(release: Path, every_language: bool = False) -> None:
     release.mkdir(parents=True, exist_ok=True)
+    wikinews = all_languages() if every_language else WIKINEWS
     members: dict[str, bytes | None] = {}
-    for lang in LANGUAGES:
-        members[f"{lang}/mentions.tsv"], members[f"{lang}/docs.tsv"] = _tsv(lang)
+    for lang in ALL_LANGUAGES if every_language else LANGUAGES:
+        members[f"{lang}/mentions.tsv"], members[f"{lang}/docs.tsv"] = _tsv(lang, wikinews)
         if lang == "ar":
             members["candidate_set_entities.jsonl"] = _jsonl([_entity(q) for q in ENTITIES])
     for split in ("dev", "test"):
-        members[f"wikinews_mentions_no_text-{split}.jsonl"] = _jsonl(_wikinews(split, False))
+        members[f"wikinews_mentions_no_text-{split}.jsonl"] = _jsonl(
+            _wikinews(split, False, wikinews)
+        )
     for split in ("dev", "train"):
         members[f"wikipedia_pairs-{split}.jsonl"] = _jsonl(_pairs(split))
     write_zip(release / "mewsli-x_20220518_6.zip", members)
     for split in ("dev", "test"):
         (release / f"wikinews_mentions-{split}.jsonl").write_bytes(
-            _jsonl(_wikinews(split, keep_text=True))
+            _jsonl(_wikinews(split, True, wikinews))
         )
 
 

@@ -8,6 +8,10 @@ Tricky cases: several English treebanks (ESL with its forms withheld, EWT, GUM, 
 PUD), a multi-word token range and an empty node, a German fused preposition (``zum``), a Persian
 form with a zero-width non-joiner, a language XTREME does not take (Czech), and an English
 treebank in the v2.7 archive (XTREME takes English from v2.5 only).
+
+``every_language=True`` adds, for the paper-smoke run, a small treebank with train, dev and test
+files for each of the other 33 XTREME(-R) languages (in the archive of its UD version), so that
+every language of the udpos spec has every split.
 """
 
 from __future__ import annotations
@@ -163,7 +167,37 @@ def write_tgz(path: Path, top: str, files: dict[str, str]) -> None:
         gz.write(raw.getvalue())
 
 
-def build(release: Path) -> None:
+#: the languages XTREME takes from each archive (as harness.fetch.converters.udpos)
+LANGUAGES = {
+    "v2.5": ("af", "ar", "bg", "de", "el", "en", "es", "et", "eu", "fa", "fi", "fr", "he", "hi",
+             "hu", "id", "it", "ja", "kk", "ko", "mr", "nl", "pt", "ru", "ta", "te", "th", "tl",
+             "tr", "ur", "vi", "yo", "zh"),
+    "v2.7": ("lt", "pl", "uk", "wo", "ro"),
+}  # fmt: skip
+
+
+def _stand_in(lang: str) -> dict[str, str]:
+    """A treebank ``UD_Smoke-<lang>`` of two sentences per split (Latin-script stand-ins)."""
+    files = {}
+    for split in ("train", "dev", "test"):
+        files[f"UD_Smoke-{lang.upper()}/{lang}_smoke-ud-{split}.conllu"] = _sent(
+            f"{split}-1", "Anna sees the river .",
+            _tok("1", "Anna", "Anna", "PROPN", "2", "nsubj"), _tok("2", "sees", "see", "VERB"),
+            _tok("3", "the", "the", "DET", "4", "det"),
+            _tok("4", "river", "river", "NOUN", "2", "obj"),
+            _tok("5", ".", ".", "PUNCT", "2", "punct"),
+        ) + _sent(f"{split}-2", "Yes", _tok("1", "Yes", "yes", "INTJ"))  # fmt: skip
+    return files
+
+
+def build(release: Path, every_language: bool = False) -> None:
     release.mkdir(parents=True, exist_ok=True)
-    write_tgz(release / "ud-treebanks-v2.5.tgz", "ud-treebanks-v2.5", V25)
-    write_tgz(release / "ud-treebanks-v2.7.tgz", "ud-treebanks-v2.7", V27)
+    archives = {"v2.5": dict(V25), "v2.7": dict(V27)}
+    if every_language:
+        for version, files in archives.items():
+            have = {name.split("/")[1].split("_")[0] for name in files}
+            for lang in LANGUAGES[version]:
+                if lang not in have:
+                    files.update(_stand_in(lang))
+    for version, files in archives.items():
+        write_tgz(release / f"ud-treebanks-{version}.tgz", f"ud-treebanks-{version}", files)

@@ -5,6 +5,7 @@ plans its whole grid and prices it."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def test_use_switches_and_keeps_an_edited_params_file(tmp_path: Path) -> None:
     (backup,) = tmp_path.glob("params.yaml.*.bak")
     assert backup.read_text() == edited and str(backup) in message
     assert params.read_text() == (folder / "toy.yaml").read_text()
-    with pytest.raises(HarnessError, match=r"No profile 'nope'.*profiles: paper, toy"):
+    with pytest.raises(HarnessError, match=r"No profile 'nope'.*profiles: paper, paper-smoke, toy"):
         profiles.use("nope", folder, params)
 
 
@@ -77,6 +78,8 @@ def test_an_extending_profile_merges_and_is_validated(tmp_path: Path) -> None:
 def test_the_paper_profile_is_complete() -> None:
     paper = _paper()
     assert paper.profile == "paper" and paper.model.hub_id == "FacebookAI/xlm-roberta-large"
+    # pinned to a commit (the pretrain stage would refuse to run without one)
+    assert paper.model.revision == "c23d21b0620b635a76227c604d44e43a9f0ee389"
     settings = set(paper.grid.intermediate) - {BASELINE}
     assert settings == {
         "anli_plus", "mnli", "qqp", "squad_v1", "squad_v2", "hellaswag", "commonsense_qa",
@@ -219,3 +222,60 @@ def test_an_unpinned_hub_model_is_refused_before_any_download(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="full 40-hex commit"):
         ModelParams(name="x", source="hub", hub_id="FacebookAI/xlm-roberta-large", revision="main")
+
+
+def test_the_smoke_profile_is_the_paper_grid_with_stand_ins() -> None:
+    """paper-smoke changes sizes, seeds and where data and model come from: never the tasks,
+    the grid settings, the multi-task mixtures or the datasets fetched."""
+    from tests.smoke.build import MODEL_ID, MODEL_REVISION
+
+    paper = _paper()
+    smoke = Params.model_validate(yaml.safe_load(profiles.render("paper-smoke", PROFILES)))
+    assert smoke.profile == "paper-smoke"
+    assert smoke.grid.intermediate == paper.grid.intermediate
+    assert smoke.grid.target == paper.grid.target
+    assert smoke.grid.retrieval == paper.grid.retrieval
+    assert smoke.grid.seeds == [13]
+    assert smoke.fetch.datasets == paper.fetch.datasets
+    assert smoke.task_dirs == paper.task_dirs and smoke.inputs == paper.inputs
+    assert smoke.intermediate_inputs == paper.intermediate_inputs
+    assert {k: m.tasks for k, m in smoke.multitask.items()} == {
+        k: m.tasks for k, m in paper.multitask.items()
+    }
+    assert set(smoke.phase1) == set(paper.phase1) and set(smoke.phase2) == set(paper.phase2)
+    assert smoke.fetch.unverified_mirror and not paper.fetch.unverified_mirror
+    assert (smoke.model.source, smoke.model.hub_id, smoke.model.revision) == (
+        "hub",
+        MODEL_ID,
+        MODEL_REVISION,
+    )
+    assert smoke.launch.env["HF_HUB_OFFLINE"] == "1"
+
+
+def test_the_smoke_model_loads_by_id_and_revision_from_its_hub_cache(tmp_path: Path) -> None:
+    """The pretrain stage's Hub path, offline: the stand-in cache serves the pinned commit;
+    another commit is refused with the project's message."""
+    from tests.smoke.build import MODEL_ID, MODEL_REVISION, build_model_cache
+
+    build_model_cache(tmp_path / "hub")
+    code = (
+        "import sys; from pathlib import Path; from harness.config import ModelParams; "
+        "from harness.stages.pretrain import snapshot_hub; "
+        f"m = ModelParams(name='t', source='hub', hub_id={MODEL_ID!r}, revision=sys.argv[1]); "
+        "print(snapshot_hub(m, Path(sys.argv[2]))['revision'])"
+    )
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+
+    def pretrain(revision: str, out: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code, revision, str(tmp_path / out)],
+            env=env, capture_output=True, text=True, cwd=REPO,
+        )  # fmt: skip
+
+    loaded = pretrain(MODEL_REVISION, "enc")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip().splitlines()[-1] == MODEL_REVISION
+    assert (tmp_path / "enc" / "model.safetensors").is_file()
+    other = pretrain("f" * 40, "other")
+    assert other.returncode != 0 and "Could not load model" in other.stderr
+    assert not (tmp_path / "other").exists()
