@@ -67,7 +67,7 @@ def test_xcopa_converts_and_reads(tmp_path: Path) -> None:
     et = load_examples(spec, "test", "et", root=root)
     assert [e["context"] for e in et] == [r[0] for r in xcopa_fixture.DATA["et"]["test"]]
     assert et[2]["choices"] == ["Ma sain märjaks.", "Ma jäin kuivaks."]
-    assert et[2]["question"] == "effect"
+    assert et[2]["question"] == "What happened as a result?"  # the value_map of the spec
     assert [e["label"] for e in et] == ["0", "0", "0"]
     zh = load_examples(spec, "dev", "zh", root=root)
     assert zh[0]["context"] == "那人打开水龙头。" and zh[0]["label"] == "1"
@@ -171,7 +171,10 @@ def test_copa_converts_and_reads(tmp_path: Path) -> None:
     assert train[1]["context"] == "I tipped the bottle."
     assert train[1]["choices"] == ["The liquid in the bottle froze.", "The liquid poured out."]
     dev = load_examples(stage, "dev", "en", root=root)
-    assert [e["question"] for e in dev] == ["effect", "cause"]
+    assert [e["question"] for e in dev] == [
+        "What happened as a result?",
+        "What was the cause of this?",
+    ]
     assert not (root / "data/xtreme/xcopa/copa/test.jsonl").exists()
 
 
