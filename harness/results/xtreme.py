@@ -3,9 +3,11 @@
 The layout is the one the official XTREME ``evaluate.py`` reads: one folder per task, one
 file per language, ``{task}/test-{language}.{suffix}``:
 
-* ``tsv`` for xnli, pawsx, xcopa, tatoeba (one label per line, in test order), udpos, panx
+* ``tsv`` for xnli, pawsx, tatoeba (one label per line, in test order), udpos, panx
   (one tag per line, a blank line after each sentence) and bucc2018 (``source-id<TAB>target-id``
   per line, any order);
+* ``jsonl`` for xcopa (XTREME-R's multi_choice group: one JSON object per line, in test order,
+  whose ``label`` is the right choice's index; the label file is the XCOPA test file itself);
 * ``json`` for xquad, mlqa, tydiqa (predictions: ``{question id: answer text}``; labels: the
   SQuAD-format test file, ``{"data": [...]}`` or the bare list) and for mewslix and lareqa
   (``{query id: [candidate ids, best first]}``; labels: ``{query id: [gold ids]}``).
@@ -40,7 +42,8 @@ from harness.metrics.retrieval import bucc_scores, mean_average_precision_at_k, 
 from harness.metrics.tagging import seqeval_scores
 from harness.strict import parse_json, read_bytes
 
-LABEL_TASKS = frozenset({"xnli", "pawsx", "xcopa", "tatoeba"})
+LABEL_TASKS = frozenset({"xnli", "pawsx", "tatoeba"})
+CHOICE_TASKS = frozenset({"xcopa"})
 TAG_TASKS = frozenset({"udpos", "panx"})
 SQUAD_TASKS = frozenset({"xquad", "tydiqa"})
 RANKING_TASKS = frozenset({"mewslix", "lareqa"})
@@ -49,6 +52,8 @@ TASKS = tuple(TASK_LANGUAGES)
 
 def suffix(task: str) -> str:
     _known(task)
+    if task in CHOICE_TASKS:
+        return "jsonl"
     return "json" if task in SQUAD_TASKS | {"mlqa"} | RANKING_TASKS else "tsv"
 
 
@@ -68,7 +73,7 @@ def _text(path: Path, what: str) -> str:
     if not path.exists():
         raise HarnessError(
             f"{what} file '{path}' does not exist; check the path and the layout "
-            "{task}/test-{language}.{tsv|json}."
+            "{task}/test-{language}.{tsv|json|jsonl}."
         )
     data = read_bytes(path, f"{what} file")  # regular files only, within the size limit
     try:
@@ -100,6 +105,29 @@ def read_labels(path: Path, what: str = "Prediction") -> list[str]:
                 "(no blank lines)."
             )
         labels.append(value)
+    return labels
+
+
+def read_choices(path: Path, what: str = "Prediction") -> list[Any]:
+    """The ``label`` of every line of a JSON-lines file (XCOPA), as JSON values: the official
+    scorer compares them with Python's ``==`` (the index 1 and the string "1" differ)."""
+    labels = []
+    for number, line in enumerate(_lines(path, what), start=1):
+        where = f"{what} file '{path}' line {number}"
+        if not line.strip():
+            raise HarnessError(f"{where} is empty; write one JSON object per line.")
+        try:
+            record = parse_json(line)
+        except ValueError as exc:
+            raise HarnessError(
+                f"{where} is not JSON ({exc}); write one JSON object per line."
+            ) from exc
+        if not isinstance(record, dict) or "label" not in record:
+            raise HarnessError(
+                f"{where} has no 'label'; write one JSON object per line with the index of the "
+                'right choice, e.g. {"label": 1}.'
+            )
+        labels.append(record["label"])
     return labels
 
 
@@ -242,8 +270,9 @@ def _percent(scores: Mapping[str, float]) -> dict[str, float]:
 def score_files(task: str, language: str, predictions: Path, labels: Path) -> dict[str, float]:
     """Score one task and language; values on the official 0-100 scale."""
     _known(task)
-    if task in LABEL_TASKS:
-        pred, gold = read_labels(predictions), read_labels(labels, "Label")
+    if task in LABEL_TASKS | CHOICE_TASKS:
+        read = read_labels if task in LABEL_TASKS else read_choices
+        pred, gold = read(predictions), read(labels, "Label")
         _same_count(len(pred), len(gold), predictions, labels, "lines")
         if not gold:
             raise HarnessError(f"Label file '{labels}' is empty.")
@@ -332,7 +361,8 @@ def score_folder(
 def format_predictions(task: str, predictions: Sequence[Any] | Mapping[str, Any]) -> str:
     """The file text of one task and language in the submission layout.
 
-    ``predictions``: label strings (xnli, pawsx, xcopa, tatoeba: in test order); tag lists
+    ``predictions``: label strings (xnli, pawsx, tatoeba: in test order); choice indices
+    (xcopa: integers, or their decimal strings, in test order); tag lists
     (udpos, panx: one list per sentence); (source id, target id) pairs (bucc2018); a mapping
     question id -> answer text (QA); a mapping query id -> ranked candidate ids (mewslix,
     lareqa)."""
@@ -343,6 +373,14 @@ def format_predictions(task: str, predictions: Sequence[Any] | Mapping[str, Any]
             if not v.strip() or "\n" in v:
                 raise ValueError(f"prediction {i + 1} ({v!r}) is not a one-line label")
         return "".join(f"{v}\n" for v in values)
+    if task in CHOICE_TASKS:
+        indices = []
+        for i, p in enumerate(predictions):
+            index = _choice_index(p)
+            if index is None:
+                raise ValueError(f"prediction {i + 1} ({p!r}) is not a choice index")
+            indices.append(index)
+        return "".join(json.dumps({"label": index}) + "\n" for index in indices)
     if task in TAG_TASKS:
         out = []
         for i, sentence in enumerate(predictions):
@@ -418,8 +456,18 @@ def export_xtreme(source: Path, out: Path) -> list[Path]:
     return written
 
 
+def _choice_index(value: Any) -> int | None:
+    """A choice index from an integer or its decimal string (XCOPA's labels are "0", "1")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
 EXPECTED = {
     "label": "one label per line: a string, or an integer index",
+    "choice": "the right choice's index: an integer, or its decimal string",
     "tags": "a list of tag strings, one per token",
     "answer": "the answer text (a string)",
     "ranking": "a list of candidate id strings, best first",
@@ -431,6 +479,8 @@ EXPECTED = {
 def _family(task: str) -> str:
     if task in LABEL_TASKS:
         return "label"
+    if task in CHOICE_TASKS:
+        return "choice"
     if task in TAG_TASKS:
         return "tags"
     if task in SQUAD_TASKS or task == "mlqa":
@@ -459,6 +509,8 @@ def prediction_problem(task: str, value: Any) -> str | None:
             one_line = value.strip() and "\n" not in value
             return None if one_line else f"is {value!r}, not a one-line label"
         return f"is {shown}, not a label"
+    if family == "choice":
+        return None if _choice_index(value) is not None else f"is {shown}, not a choice index"
     if family == "tags":
         if isinstance(value, str):
             return f"is the string {value!r}, not a list of tags"

@@ -152,7 +152,7 @@ def test_a_tiny_model_learns_a_learnable_choice(tokenizer: Any, tmp_path: Path) 
     from harness.results.xtreme import score_files, write_predictions
 
     written = write_predictions(tmp_path / "submission", "xcopa", "et", predictions)
-    gold = tmp_path / "gold.tsv"
-    gold.write_text("".join(f"{ex['label']}\n" for ex in test), encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"  # XCOPA's test file: the label as an index
+    gold.write_text("".join(f'{{"label": {ex["label"]}}}\n' for ex in test), encoding="utf-8")
     official = score_files("xcopa", "et", written, gold)
     assert official["accuracy"] == pytest.approx(100 * scores["accuracy"])

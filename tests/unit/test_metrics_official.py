@@ -212,7 +212,8 @@ def test_language_tables_match_the_language_list() -> None:
     for task, versions in TASK_LANGUAGES.items():
         for version, codes in versions.items():
             assert len(set(codes)) == len(codes), (task, version)
-            assert any(task in g for g in GROUPS[version].values())
+            grouped = any(task in g for g in GROUPS[version].values())
+            assert grouped == ((task, version) != ("lareqa", "xtreme_r")), (task, version)
 
 
 def test_task_average_qa_is_mean_of_em_and_f1() -> None:
@@ -240,7 +241,16 @@ def test_benchmark_summary_complete_and_partial() -> None:
 def test_xtreme_r_overall_includes_lareqa() -> None:
     scores = dict.fromkeys(tasks_of("xtreme_r"), 50.0)
     scores["lareqa"] = 10.0
+    scores["xcopa"] = 80.0
     summary = benchmark_summary("xtreme_r", scores)
-    assert summary["all_task"] == pytest.approx((9 * 50 + 10) / 10)
-    assert summary["retrieval"] == pytest.approx((50 + 50 + 10) / 3)
-    assert summary["category_average"] == pytest.approx((50 * 3 + 110 / 3) / 4)
+    assert summary["all_task"] == pytest.approx((8 * 50 + 10 + 80) / 10)
+    # the reference evaluator's groups: LAReQA in none, XCOPA in two
+    assert summary["retrieval"] == pytest.approx(50)
+    assert summary["classification"] == pytest.approx((50 + 80) / 2)
+    assert summary["multi_choice"] == pytest.approx(80)
+    assert set(summary) == {"all_task", "classification", "tagging", "qa", "retrieval",
+                            "multi_choice", "category_average"}  # fmt: skip
+    assert summary["category_average"] == pytest.approx((65 + 50 + 50 + 50) / 4)
+    # without LAReQA: every group, but neither overall score's first form
+    del scores["lareqa"]
+    assert "all_task" not in benchmark_summary("xtreme_r", scores)

@@ -49,7 +49,61 @@ def test_count_mismatch_names_both_files(tmp_path: Path) -> None:
     gold = _write(tmp_path / "g.tsv", "0\n1\n")
     pred = _write(tmp_path / "p.tsv", "0\n1\n1\n")
     with pytest.raises(HarnessError, match=r"p\.tsv' has 3 lines, label file '.*g\.tsv' has 2"):
-        score_files("xcopa", "et", pred, gold)
+        score_files("pawsx", "de", pred, gold)
+
+
+def _copa_line(label: object) -> str:
+    record = {"premise": "P", "choice1": "A", "choice2": "B", "question": "cause", "idx": 0}
+    return json.dumps({**record, "label": label}) + "\n"
+
+
+def test_xcopa_is_scored_from_json_lines_as_the_reference_does(tmp_path: Path) -> None:
+    """XTREME-R's XCOPA files are test-{lang}.jsonl: each line's 'label' compared as a JSON
+    value (the label file is XCOPA's own test file; the string "1" is not the index 1)."""
+    gold = _write(tmp_path / "g.jsonl", "".join(_copa_line(x) for x in (0, 1, 1, 0)))
+    pred = _write(
+        tmp_path / "p.jsonl", '{"label": 0}\n{"label": 1}\n{"label": "1"}\n{"label": 1}\n'
+    )
+    assert score_files("xcopa", "et", pred, gold) == {"accuracy": 50.0}
+    assert submission_path(tmp_path, "xcopa", "et").name == "test-et.jsonl"
+    written = write_predictions(tmp_path / "out", "xcopa", "et", ["0", "1", 1, "0"])
+    assert written.read_text() == '{"label": 0}\n{"label": 1}\n{"label": 1}\n{"label": 0}\n'
+    assert score_files("xcopa", "et", written, gold) == {"accuracy": 100.0}
+    with pytest.raises(ValueError, match="not a choice index"):
+        write_predictions(tmp_path / "out", "xcopa", "et", ["first"])
+    bad = _write(tmp_path / "bad.jsonl", '{"label": 0}\n0\n')
+    with pytest.raises(HarnessError, match=r"bad\.jsonl' line 2 has no 'label'"):
+        score_files("xcopa", "et", bad, gold)
+    broken = _write(tmp_path / "broken.jsonl", '{"label": 0\n')
+    with pytest.raises(HarnessError, match=r"broken\.jsonl' line 1 is not JSON"):
+        score_files("xcopa", "et", broken, gold)
+    short = _write(tmp_path / "short.jsonl", '{"label": 0}\n')
+    with pytest.raises(HarnessError, match=r"has 1 lines, label file .* has 4"):
+        score_files("xcopa", "et", short, gold)
+
+
+def test_xtreme_r_folder_groups_and_languages_are_the_references(tmp_path: Path) -> None:
+    """XNLI and XCOPA make XTREME-R's classification group, XCOPA alone its multi_choice group,
+    and XQuAD needs Romanian there (not in XTREME)."""
+    from harness.metrics.benchmark import languages
+
+    preds, labels = tmp_path / "preds", tmp_path / "labels"
+    for lang in languages("xcopa", "xtreme_r"):
+        _write(submission_path(labels, "xcopa", lang), _copa_line(1) + _copa_line(0))
+        _write(submission_path(preds, "xcopa", lang), '{"label": 1}\n{"label": 1}\n')
+    for lang in languages("xnli", "xtreme_r"):
+        _write(submission_path(labels, "xnli", lang), "neutral\n")
+        _write(submission_path(preds, "xnli", lang), "neutral\n")
+    summary, detailed = score_folder(preds, labels, "xtreme_r")
+    assert detailed["xcopa"]["avg_metric"] == pytest.approx(50.0)
+    assert summary == {"classification": pytest.approx(75.0), "multi_choice": pytest.approx(50.0)}
+    assert "ro" in languages("xquad", "xtreme_r") and "ro" not in languages("xquad", "xtreme")
+    for lang in languages("xquad", "xtreme"):
+        _write(submission_path(labels, "xquad", lang), _squad({"q": ["Paris"]}))
+        _write(submission_path(preds, "xquad", lang), json.dumps({"q": "Paris"}))
+    assert score_folder(preds, labels, "xtreme")[1]["xquad"]["avg_metric"] == 100.0
+    with pytest.raises(HarnessError, match=r"xquad/test-ro\.json' does not exist"):
+        score_folder(preds, labels, "xtreme_r")
 
 
 def test_tagging_f1_and_errors(tmp_path: Path) -> None:
@@ -229,8 +283,9 @@ def test_xtreme_r_folder_retrieval_group(tmp_path: Path) -> None:
     assert detailed["mewslix"]["avg_metric"] == 100.0
     assert detailed["lareqa"]["avg_metric"] == pytest.approx(50.0)
     assert detailed["tatoeba"]["avg_metric"] == pytest.approx(50.0)
-    # the retrieval group of XTREME-R is complete; the benchmark is not
-    assert summary == {"retrieval": pytest.approx(200 / 3)}
+    # the reference evaluator's XTREME-R retrieval group is Tatoeba and Mewsli-X (LAReQA,
+    # scored here, is in none of its groups); the benchmark is not complete
+    assert summary == {"retrieval": pytest.approx(150 / 2)}
     # BUCC is not part of XTREME-R, so its folder is ignored there
     _write(submission_path(preds, "bucc2018", "de"), "de-1\ten-1\n")
     assert "bucc2018" not in score_folder(preds, labels, "xtreme_r")[1]
