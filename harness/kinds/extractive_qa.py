@@ -58,8 +58,11 @@ def _answer(example: Example, where: str, unanswerable: bool = False) -> tuple[i
         if unanswerable:
             return None
         raise HarnessError(
-            f"{where} has no gold answer. Unanswerable questions (SQuAD v2.0) need "
-            "'unanswerable: true' in the task's spec; otherwise leave them out of the data."
+            f"{where} has no gold answer. If this is a test file whose answers were removed "
+            "(XTREME's download script blanks the test answers of its QA tasks), it cannot be "
+            "scored: use the release with answers (`harness fetch` keeps them). Unanswerable "
+            "questions (SQuAD v2.0) need 'unanswerable: true' in the task's spec; otherwise "
+            "leave them out of the data."
         )
     text, start = str(texts[0]), starts[0]
     context = str(example["context"])

@@ -146,8 +146,8 @@ def test_bad_qa_inputs_are_refused(qa_tokenizer: Any) -> None:
     bad["answers"]["answer_start"] = [3]
     with pytest.raises(HarnessError, match=r"does not start at character 3.*occurs at 16"):
         featurize(_spec(), [bad], qa_tokenizer, 64, FeatureSettings(8, 16))
-    bad["answers"] = {"text": [], "answer_start": []}
-    with pytest.raises(HarnessError, match="no gold answer"):
+    bad["answers"] = {"text": [], "answer_start": []}  # as XTREME's download leaves test files
+    with pytest.raises(HarnessError, match=r"no gold answer\. If this is a test file.*blanks"):
         featurize(_spec(), [bad], qa_tokenizer, 64, FeatureSettings(8, 16))
     with pytest.raises(HarnessError, match="set doc_stride below 28"):
         featurize(_spec(), LONG, qa_tokenizer, 48, FeatureSettings(30, 16))
