@@ -21,7 +21,7 @@ import yaml
 
 from harness import kinds
 from harness.tasks.registry import load_spec
-from tests.integration.test_toy_pipeline import copy_repository, run
+from tests.integration.test_toy_pipeline import copy_repository, run, scored_cells
 
 pytestmark = pytest.mark.integration
 
@@ -65,13 +65,9 @@ def test_every_setting_target_and_language_is_in_the_database(smoke: Path) -> No
         spec = load_spec(smoke / f"harness/tasks/xtreme/{target}.yaml")
         languages = kinds.of(spec).scored_languages(spec)  # BUCC and Tatoeba: not English
         expected |= {(s, target, lang) for s in SETTINGS for lang in languages}
+    rows = scored_cells(smoke / "results/xtransfer.duckdb")
     con = duckdb.connect(str(smoke / "results/xtransfer.duckdb"), read_only=True)
     try:
-        rows = con.execute(
-            """SELECT coalesce(r.intermediate_task, 'none'), r.target_task, s.language
-               FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
-               WHERE s.split = 'test' AND s.metric = t.primary_metric"""
-        ).fetchall()
         models = con.execute("SELECT DISTINCT model FROM runs").fetchall()
     finally:
         con.close()

@@ -73,20 +73,25 @@ def cell_scores(ws: Path, cell: str, seed: int = SEED) -> list[dict]:
     return json.loads((ws / "results" / "cells" / f"{cell}-s{seed}.json").read_text())["scores"]
 
 
-def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
-    params = yaml.safe_load((workspace / "params.yaml").read_text())
-    languages = [
-        lang["code"] for lang in json.loads((workspace / "data/toy/languages.json").read_text())
-    ]
-    con = duckdb.connect(str(workspace / "results/xtransfer.duckdb"), read_only=True)
+def scored_cells(db: Path) -> list[tuple[str, str, str]]:
+    """(setting, target, language) of every test score of a target's primary metric."""
+    con = duckdb.connect(str(db), read_only=True)
     try:
-        rows = con.execute(
+        return con.execute(
             """SELECT coalesce(r.intermediate_task, 'none'), r.target_task, s.language
                FROM scores s JOIN runs r USING (run_id) JOIN tasks t ON t.name = r.target_task
                WHERE s.split = 'test' AND s.metric = t.primary_metric"""
         ).fetchall()
     finally:
         con.close()
+
+
+def test_every_cell_and_language_is_in_the_database(workspace: Path) -> None:
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    languages = [
+        lang["code"] for lang in json.loads((workspace / "data/toy/languages.json").read_text())
+    ]
+    rows = scored_cells(workspace / "results/xtransfer.duckdb")
     trained = {
         (i, t, lang)
         for i in params["grid"]["intermediate"]
