@@ -12,7 +12,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from harness.errors import HarnessError
 from harness.io import load_yaml_model
@@ -89,6 +96,38 @@ class ModelParams(_Strict):
         return self
 
 
+class SelectionParams(_Strict):
+    """Best-checkpoint selection during training (phase 1 and phase 2).
+
+    Every ``every_steps`` optimizer steps, and at the last step, the model is scored on English
+    dev data (the task's primary metric) and the best-scoring state is kept; training ends with
+    that state, not the last one. ``every_steps: 0`` (the default) keeps the last step's model.
+    The result records every check, the selected step and its English dev score."""
+
+    every_steps: int = Field(0, ge=0)
+    """Optimizer steps between two checks (0: no selection, the last step's model is kept)."""
+    dev: Literal["training", "target"] = "training"
+    """Which English dev data is scored: ``training``, the dev split of the data being trained
+    on (an intermediate task's own; a target trained on other English data, such as XNLI on
+    MNLI, that data's: jiant's early stopping on the training task); ``target``, the target
+    task's own dev split in its training language (XNLI's English dev: the XTREME scripts).
+    The two are the same for a task trained on its own data."""
+    subset: int = Field(0, ge=0)
+    """Score only the first this-many dev examples at each check (jiant's
+    ``eval_subset_num``: 500); 0: all of them."""
+    patience: int = Field(0, ge=0)
+    """Stop training after this many consecutive checks without a better score (0: never)."""
+    oracle: bool = False
+    """Phase 2: also score the target's dev split in every other language at each check, and
+    record the target-dev oracle (the check with the best mean target-language dev score;
+    Keung et al. 2020) beside the English-dev selection. Costs a dev pass per language per
+    check; it never changes which model is selected."""
+
+
+#: TrainParams settings added later, with the default that means "as before"
+_LATER_DEFAULTS: dict[str, Any] = {"warmup_steps": None, "selection": SelectionParams()}
+
+
 class TrainParams(_Strict):
     """Hyperparameters of one training phase for one task."""
 
@@ -98,6 +137,9 @@ class TrainParams(_Strict):
     max_length: int = Field(gt=4)
     grad_accumulation: int = Field(1, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
+    warmup_steps: int | None = Field(None, ge=0)
+    """Linear warm-up over this many optimizer steps instead of ``warmup_ratio`` of them (the
+    XTREME QA script's ``--warmup_steps 500``); None: the ratio."""
     weight_decay: float = Field(0.01, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool = True
@@ -130,6 +172,19 @@ class TrainParams(_Strict):
     max_query_length - 4``."""
     max_query_length: int = Field(64, gt=0)
     """Extractive QA: questions are cut to this many tokens."""
+    selection: SelectionParams = SelectionParams()
+    """Best-checkpoint selection on English dev (default: off, the last step's model)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Settings added after results were published are left out of a dump while they keep
+        # their default, so the parameter hashes (run ids, checkpoint fingerprints) of every
+        # earlier configuration stay what they were.
+        data: dict[str, Any] = handler(self)
+        for name, default in _LATER_DEFAULTS.items():
+            if name in data and getattr(self, name) == default:
+                del data[name]
+        return data
 
     @model_validator(mode="after")
     def _compile_mode_needs_compile(self) -> TrainParams:
@@ -404,6 +459,10 @@ class Params(_Strict):
     profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     """The profile's name (``profiles/<name>.yaml``). ``toy`` generates its data (``harness
     data``); every other profile acquires it (``harness fetch``)."""
+    protocol: Literal["paper", "xtreme"] | None = None
+    """The reference protocol whose phase-1, phase-2 and retrieval settings the profile was
+    rendered from (:mod:`harness.profiles`; ``harness/protocols/<name>.yaml``); None: the
+    profile's own values only."""
     seed: int
     paths: Paths = Paths()
     toy_data: ToyDataParams = ToyDataParams()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,14 @@ def predict(
     description: str,
     collate_fn: Callable[[Sequence[Any]], Batch] | None = None,
     logits_of: Callable[[Any], torch.Tensor] | None = None,
+    quiet: bool = False,
 ) -> list[torch.Tensor]:
     """Model outputs per feature; batches are built from length-sorted features (little
     padding). ``collate_fn`` and ``logits_of`` are the kind's (:meth:`~harness.kinds.base.
     TaskKind.collate`, :meth:`~harness.kinds.base.TaskKind.logits`; default: one sequence per
     feature and the output's ``logits``). Sequence heads: (labels,) logits; multiple choice:
     (choices,); token heads: (tokens, labels); extractive QA: (tokens, 2), the start and end
-    logits."""
+    logits. ``quiet``: no progress bar (a pass inside training, whose bar is showing)."""
     device = pick_device()
     model.to(device)
     model.eval()
@@ -39,7 +41,9 @@ def predict(
     order = sorted(range(len(features)), key=lambda i: feature_length(features[i]))
     out: list[torch.Tensor | None] = [None] * len(features)
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    with progress_bar(description, len(batches)) as advance:
+    with (
+        nullcontext(lambda _: None) if quiet else progress_bar(description, len(batches)) as advance
+    ):
         for indices in batches:
             batch = collate_fn([features[i] for i in indices])
             output = model(
@@ -69,6 +73,7 @@ def predict_and_score(
     settings: EvalSettings | None = None,
     language: str | None = None,
     predictions_out: list[Any] | None = None,
+    quiet: bool = False,
 ) -> dict[str, float]:
     """Scores of ``examples`` (of ``language``; MLQA's normalisation depends on it); when
     ``per_example`` is given, it receives each metric's per-example sufficient statistics
@@ -88,6 +93,7 @@ def predict_and_score(
         description,
         lambda fs: kind.collate(fs, pad_id),
         kind.logits,
+        quiet,
     )
     predictions = kind.decode(spec, features, logits, examples, settings)
     golds = kind.golds(examples)

@@ -3,7 +3,7 @@
 Dynamic padding (each batch padded to its own longest sequence), seeded data order with
 optional length grouping (:mod:`harness.data.batching`), gradient accumulation, linear warm-up
 and decay, gradient clipping, bfloat16 autocast on CUDA, and crash-resume checkpoints
-(:class:`Checkpointing`).
+(:class:`Checkpointing`), and best-checkpoint selection on dev data (:class:`Selection`).
 """
 
 from __future__ import annotations
@@ -68,9 +68,11 @@ class TrainSummary:
     seconds: float
     device: str
     resumed_from_step: int = 0
+    selection: dict[str, Any] | None = None
+    """With a :class:`Selection`: its checks and the selected step (:meth:`Selection.record`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "steps": self.steps,
             "examples_seen": self.examples_seen,
             "tokens_seen": self.tokens_seen,
@@ -78,6 +80,59 @@ class TrainSummary:
             "seconds": round(self.seconds, 3),
             "device": self.device,
         }
+        if self.selection is not None:
+            out["selection"] = self.selection
+        return out
+
+
+@dataclass
+class Selection:
+    """Best-checkpoint selection: every ``every_steps`` optimizer steps and at the last step,
+    ``score()`` is called with the model in eval mode (the English dev score, higher is better)
+    and, when given, ``observe()`` (the target-dev oracle's scores per language, recorded but
+    never used to select). The best-scoring state (the earliest on ties) is kept in host
+    memory and loaded into the model when training ends; ``patience`` consecutive checks
+    without a better score end training early (0: never). Checkpoints carry the kept state and
+    every check, so a resumed run selects as the uninterrupted one would."""
+
+    every_steps: int
+    score: Callable[[], float]
+    metric: str
+    data: str
+    """What ``score`` scores, for the record (e.g. ``mnli dev (first 500)``)."""
+    patience: int = 0
+    observe: Callable[[], dict[str, float]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.every_steps <= 0:
+            raise ValueError("Selection.every_steps must be positive")
+
+    def record(
+        self, checks: list[dict[str, Any]], best: int | None, stopped: int | None
+    ) -> dict[str, Any]:
+        """The summary of a run's selection: every check, the selected one, and, with
+        ``observe``, the target-dev oracle (the check with the best mean of its scores)."""
+        out: dict[str, Any] = {
+            "metric": self.metric,
+            "data": self.data,
+            "every_steps": self.every_steps,
+            "patience": self.patience,
+            "checks": checks,
+            "selected_step": None if best is None else checks[best]["step"],
+            "selected_score": None if best is None else checks[best]["score"],
+            "stopped_early_at": stopped,
+        }
+        observed = [c for c in checks if c.get("target_dev")]
+        if observed:
+            means = [sum(c["target_dev"].values()) / len(c["target_dev"]) for c in observed]
+            at = max(range(len(observed)), key=lambda i: (means[i], -i))
+            out["oracle"] = {
+                "step": observed[at]["step"],
+                "target_dev_mean": means[at],
+                "target_dev": observed[at]["target_dev"],
+                "english_dev": observed[at]["score"],
+            }
+        return out
 
 
 @dataclass(frozen=True)
@@ -397,6 +452,7 @@ def train(
     extra_generators: dict[str, torch.Generator] | None = None,
     on_epoch_end: Callable[[int], None] | None = None,
     batch_order: BatchOrder | None = None,
+    selection: Selection | None = None,
 ) -> TrainSummary:
     """Train ``model`` in place on ``features``; the model's forward must return ``.loss``.
 
@@ -407,7 +463,8 @@ def train(
     the model in eval mode (the difficulty measures probe the model there); a run with a hook
     takes no checkpoints, since the hook's own state could not be resumed. ``batch_order``
     draws each epoch's batches instead of :func:`~harness.data.batching.epoch_batches` (an
-    epoch is then its ``batches_per_epoch`` batches).
+    epoch is then its ``batches_per_epoch`` batches). ``selection``: best-checkpoint
+    selection on dev data (:class:`Selection`); the model ends in the selected state.
     """
     device = device or pick_device()
     model.to(device)
@@ -430,9 +487,12 @@ def train(
         lr=params.learning_rate,
         fused=use_cuda,
     )
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(params.warmup_ratio * total_steps), total_steps
+    warmup = (
+        round(params.warmup_ratio * total_steps)
+        if params.warmup_steps is None
+        else min(params.warmup_steps, total_steps)
     )
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     autocast_enabled = use_cuda and params.bf16
     # torch.compile wraps the same parameters: the optimizer, checkpoints and the caller all keep
     # using ``model`` itself
@@ -456,6 +516,11 @@ def train(
     if on_epoch_end is not None:
         checkpointing = None
     epochs_done = 0
+    checks: list[dict[str, Any]] = []
+    best: int | None = None  # index into checks
+    since_best = 0
+    stopped: int | None = None  # the step at which patience ended the run
+    best_state: dict[str, torch.Tensor] | None = None
     if checkpointing is not None and checkpointing.enabled:
         fingerprint = run_fingerprint(model, features, params, generator, context)
         state = _load_checkpoint(checkpointing, fingerprint, device, context)
@@ -478,6 +543,13 @@ def train(
             loss_value = float(state["loss"])
             batches = _unflatten(state["order"], state["batch_sizes"])
             position = int(state["position"])
+            chosen = state.get("selection")
+            if selection is not None and isinstance(chosen, dict):
+                checks = list(chosen["checks"])
+                best = chosen["best"]
+                since_best = int(chosen["since_best"])
+                stopped = chosen["stopped"]
+                best_state = {k: v.detach().to("cpu") for k, v in state["best_model"].items()}
             seconds_before = float(state["seconds"])
             resumed_from = step
             _info(f"{description}: resuming from the checkpoint at step {step}/{total_steps}")
@@ -499,8 +571,41 @@ def train(
             "position": position,
             "seconds": seconds_before + time.perf_counter() - start,
         }
+        if selection is not None:
+            state["selection"] = {
+                "checks": checks,
+                "best": best,
+                "since_best": since_best,
+                "stopped": stopped,
+            }
+            state["best_model"] = best_state or {}
         _save_checkpoint(checkpointing, fingerprint, step, state, context)
         last_save = time.monotonic()
+
+    def check() -> None:
+        """Score the model now (a selection check) and keep its state if it is the best."""
+        nonlocal best, since_best, stopped, best_state
+        assert selection is not None
+        model.eval()
+        with torch.no_grad():
+            score = float(selection.score())
+            observed = selection.observe() if selection.observe is not None else None
+        model.train()
+        entry: dict[str, Any] = {"step": step, "score": score}
+        if observed is not None:
+            entry["target_dev"] = {k: float(v) for k, v in observed.items()}
+        checks.append(entry)
+        if best is None or score > checks[best]["score"]:
+            best, since_best = len(checks) - 1, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            since_best += 1
+            if selection.patience and since_best >= selection.patience:
+                stopped = step
+        _info(
+            f"{description}: step {step}: dev {selection.metric} {score:.4f} (best "
+            f"{checks[best]['score']:.4f} at step {checks[best]['step']})"
+        )
 
     def due() -> bool:
         if checkpointing is None or not checkpointing.enabled or step >= total_steps:
@@ -529,14 +634,14 @@ def train(
     with progress_bar(description, total_steps) as advance:
         for _ in range(step):
             advance(None)
-        while step < total_steps:
+        while step < total_steps and stopped is None:
             if batches is None:
                 if batch_order is None:
                     batches = epoch_batches(lengths, params.batch_size, generator, group_by_length)
                 else:
                     batches = batch_order(generator)
                 position = 0
-            while position < len(batches) and step < total_steps:
+            while position < len(batches) and step < total_steps and stopped is None:
                 group = batches[position : position + params.grad_accumulation]
                 group_size = sum(len(g) for g in group)
                 optimizer.zero_grad(set_to_none=True)
@@ -569,6 +674,11 @@ def train(
                     advance(loss_value)
                 else:
                     advance(None)
+                if selection is not None and (
+                    step % selection.every_steps == 0 or step == total_steps
+                ):
+                    read_loss()
+                    check()
                 if due():
                     read_loss()
                     save()
@@ -581,6 +691,12 @@ def train(
                     model.train()
                 epochs_done += 1
         read_loss()
+    record = None
+    if selection is not None:
+        if best is not None and best_state is not None and checks[best]["step"] != step:
+            model.load_state_dict(best_state)
+            _info(f"{description}: selected the model of step {checks[best]['step']}")
+        record = selection.record(checks, best, stopped)
     model.eval()
     return TrainSummary(
         steps=step,
@@ -590,4 +706,5 @@ def train(
         seconds=seconds_before + time.perf_counter() - start,
         device=str(device),
         resumed_from_step=resumed_from,
+        selection=record,
     )

@@ -88,6 +88,10 @@ class Provenance(BaseModel):
     replication: dict[str, Any] | None = None
     """Whether the result is an exact replication (``exact``) and if not, why (``reasons``):
     uncommitted code, data differing from data.dvc's snapshot, unpinned Hub revisions."""
+    selection: dict[str, Any] | None = None
+    """Best-checkpoint selection of the cell's training runs (``phase1`` / ``phase2``: metric,
+    dev data, selected step, its English dev score, checks, the target-dev oracle); absent
+    when the last step's model was kept (:func:`harness.stages.cells.selection_record`)."""
 
 
 CHECKSUM_FROM_VERSION = 3

@@ -75,6 +75,35 @@ def training_seconds(phase2: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
+def _selected(record: dict[str, Any]) -> dict[str, Any]:
+    out = {
+        key: record.get(key)
+        for key in ("metric", "data", "selected_step", "selected_score", "stopped_early_at")
+    }
+    out["checks"] = len(record.get("checks", []))
+    if "oracle" in record:
+        out["oracle"] = record["oracle"]
+    return out
+
+
+def selection_record(phase2: dict[str, Any]) -> dict[str, Any] | None:
+    """The best-checkpoint selection of a cell's training runs, for its result file: per phase
+    that selected, the metric, the dev data, the selected step and its English dev score, how
+    many checks ran and, for phase 2 with ``selection.oracle``, the target-dev oracle. None when
+    neither phase selected (the last step's model was kept)."""
+    out: dict[str, Any] = {}
+    chosen = phase2.get("train", {}).get("selection")
+    if chosen:
+        out["phase2"] = _selected(chosen)
+    encoder = Path(str(phase2.get("from", "")))
+    if (encoder / PHASE_FILE).is_file():
+        phase1 = read_phase(encoder)
+        chosen = phase1.get("train", {}).get("selection") if phase1.get("phase") == 1 else None
+        if chosen:
+            out["phase1"] = _selected(chosen)
+    return out or None
+
+
 def write_cell_result(
     params: Params,
     registry: Registry,
@@ -87,12 +116,13 @@ def write_cell_result(
     started: str,
     timings: dict[str, float],
     parameters: dict[str, Any],
+    selection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one cell's result file (and its per-example file beside it) with its provenance:
     parameters (``parameters``, hashed into the run id), DVC md5 of the input folders
     (``model_dirs`` and the task's local data), the replication check, timings and checksum.
-    Every evaluated cell (evaluate and retrieve stages) writes through here. Returns the
-    result."""
+    Every evaluated cell (evaluate and retrieve stages) writes through here; ``selection``
+    (:func:`selection_record`) goes into the provenance. Returns the result."""
     task = spec.name
     params_hash = stable_hash(parameters)
     inputs = _input_hashes(spec, *model_dirs)
@@ -114,6 +144,8 @@ def write_cell_result(
         timings=timings,
         params=parameters,
     )
+    if selection is not None:
+        provenance["selection"] = selection
     result = new_result(
         run_id(params.model.name, intermediate, task, params.seed, params_hash),
         params.model.name,

@@ -1,4 +1,5 @@
-"""What the training stages share: checkpoint settings and fitting a fresh head."""
+"""What the training stages share: checkpoint settings, best-checkpoint selection and fitting a
+fresh head."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from harness.config import Params, TrainParams
 from harness.data.cache import cached_featurize
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
-from harness.kinds.base import FeatureSettings
+from harness.kinds.base import EvalSettings, Example, FeatureSettings
 from harness.model.encoders import load_tokenizer
 from harness.model.heads import head_model
-from harness.model.train import Checkpointing, checkpoint_folder, clear_checkpoints, train
+from harness.model.predict import predict_and_score
+from harness.model.train import (
+    Checkpointing,
+    Selection,
+    checkpoint_folder,
+    clear_checkpoints,
+    train,
+)
 from harness.seeding import seed_everything
 from harness.tasks import TaskSpec, training_spec
 
@@ -29,6 +37,81 @@ def checkpointing(params: Params, out_dir: Path) -> Checkpointing:
     )
 
 
+def _dev(spec: TaskSpec, language: str, subset: int) -> list[Example]:
+    examples = load_examples(spec, "dev", language)
+    return examples[:subset] if subset else examples
+
+
+def selection(
+    params: Params,
+    tp: TrainParams,
+    model: Any,
+    tokenizer: Any,
+    scored: TaskSpec,
+    oracle: TaskSpec | None = None,
+) -> Selection | None:
+    """The best-checkpoint selection of a training run (``tp.selection``; None when off):
+    ``scored``'s English dev split (the first ``subset`` examples), its primary metric; with
+    ``oracle`` (a target, and ``selection.oracle``), that target's dev split in every other
+    language it has one for is scored at each check too (Keung et al. 2020's oracle)."""
+    chosen = tp.selection
+    if not chosen.every_steps:
+        return None
+    settings = EvalSettings.of(tp, params.evaluation)
+    language = scored.train_language
+    dev = _dev(scored, language, chosen.subset)
+    if not dev:
+        raise HarnessError(
+            f"Best-checkpoint selection scores the English dev split of '{scored.name}', which "
+            "has no examples: give the task a dev split, or set selection.every_steps: 0."
+        )
+
+    def score_of(spec: TaskSpec, examples: list[Example], lang: str) -> float:
+        values = predict_and_score(
+            model,
+            tokenizer,
+            spec,
+            examples,
+            params.evaluation.batch_size,
+            tp.max_length,
+            f"select {spec.name} dev {lang}",
+            params.paths.cache,
+            settings=settings,
+            language=lang,
+            quiet=True,
+        )
+        return values[spec.primary_metric]
+
+    observe = None
+    if chosen.oracle and oracle is not None:
+        target = oracle
+        per_language = {}
+        for lang in target.languages:
+            if lang == target.train_language or "dev" not in target.split_names:
+                continue
+            try:
+                examples = _dev(target, lang, chosen.subset)
+            except HarnessError:  # a language without a dev split (UD's test-only treebanks)
+                continue
+            if examples:
+                per_language[lang] = examples
+
+        def observe() -> dict[str, float]:
+            return {
+                lang: score_of(target, examples, lang) for lang, examples in per_language.items()
+            }
+
+    subset = f" (first {len(dev)})" if chosen.subset else ""
+    return Selection(
+        every_steps=chosen.every_steps,
+        score=lambda: score_of(scored, dev, language),
+        metric=scored.primary_metric,
+        data=f"{scored.name} dev {language}{subset}",
+        patience=chosen.patience,
+        observe=observe,
+    )
+
+
 def fit(
     params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str, out_dir: Path
 ) -> tuple[Any, dict[str, Any], Any]:
@@ -36,7 +119,10 @@ def fit(
     tokenizer). A task trained on other English data (``english_training``) trains on every
     stage in order, the same model carrying on from one stage to the next (XCOPA: SIQA, then
     COPA); a stage whose label set differs from the task's is refused for the kinds whose head
-    size depends on it."""
+    size depends on it. With ``tp.selection`` on, each stage ends in its best-checkpoint
+    selected state (:func:`selection`): scored on its own English dev data (``dev:
+    training``) or, for the last stage, on the target's (``dev: target``); the last stage of a
+    target also records the target-dev oracle when ``selection.oracle`` is set."""
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(encoder)
     stages = (
@@ -63,6 +149,12 @@ def fit(
         several = len(stages) > 1
         name = spec.english_training[number].name if spec.english_training else spec.name
         stage_dir = out_dir.with_name(f"{out_dir.name}.stage{number + 1}") if several else out_dir
+        last = number == len(stages) - 1
+        scored = spec if last and tp.selection.dev == "target" else stage
+        is_target = spec.role == "target"
+        chooser = selection(
+            params, tp, model, tokenizer, scored, spec if last and is_target else None
+        )
         summary = train(
             model,
             features,
@@ -71,6 +163,7 @@ def fit(
             generator,
             f"{label} ({name})" if several else label,
             checkpointing=checkpointing(params, stage_dir),
+            selection=chooser,
         )
         summaries.append(summary.as_dict())
         if several:

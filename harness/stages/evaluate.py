@@ -20,7 +20,13 @@ from harness.model.heads import load_trained
 from harness.model.predict import predict_and_score
 from harness.provenance import now
 from harness.results.schema import example_line, score_row
-from harness.stages.cells import cell_params, evaluation_splits, training_seconds, write_cell_result
+from harness.stages.cells import (
+    cell_params,
+    evaluation_splits,
+    selection_record,
+    training_seconds,
+    write_cell_result,
+)
 from harness.tasks import Registry
 
 
@@ -95,4 +101,5 @@ def evaluate_cell(
         started,
         {**training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
         cell_params(params, intermediate, task),
+        selection_record(phase2),
     )

@@ -27,10 +27,10 @@ from harness.model.encoders import (
 )
 from harness.model.heads import MultitaskModel, TaskFeature, TaskView
 from harness.model.predict import predict_and_score
-from harness.model.train import clear_checkpoints, train
+from harness.model.train import Selection, clear_checkpoints, train
 from harness.provenance import now
 from harness.seeding import seed_everything
-from harness.stages.common import checkpointing, fit
+from harness.stages.common import checkpointing, fit, selection
 from harness.tasks import Registry
 
 
@@ -94,7 +94,9 @@ def run_multitask(
     batches: classification and tagging rows share batches, a multiple-choice or QA task's
     batches hold that task alone); save the encoder and each task's English dev score, scored
     as its kind scores it. Checkpointed like a single-task run (``checkpoint``): a killed run
-    resumes from its newest checkpoint."""
+    resumes from its newest checkpoint. With ``selection`` on, the kept encoder is the one whose
+    mean English dev score over the tasks (each its primary metric, as jiant aggregates a
+    multi-task validation) is best."""
     setting = params.multitask[name]
     read_phase(pretrained)
     specs = [registry.get(t, role="intermediate") for t in setting.tasks]
@@ -117,6 +119,20 @@ def run_multitask(
     encoder, _, _ = load_encoder(pretrained)
     model = MultitaskModel(encoder, specs, params.seed, setting.shared_head)
     pad = tokenizer.pad_token_id
+    choosers = [
+        selection(params, setting, TaskView(model, index), tokenizer, spec)
+        for index, spec in enumerate(specs)
+    ]
+    chooser = None
+    if all(c is not None for c in choosers):
+        parts = [c for c in choosers if c is not None]
+        chooser = Selection(
+            every_steps=parts[0].every_steps,
+            score=lambda: sum(c.score() for c in parts) / len(parts),
+            metric="mean of " + ", ".join(f"{s.name} {s.primary_metric}" for s in specs),
+            data="; ".join(c.data for c in parts),
+            patience=parts[0].patience,
+        )
     order = pooled_batches(
         [item.task for item in mixed],
         model.shares_batches,
@@ -133,6 +149,7 @@ def run_multitask(
         f"phase 1: {name}",
         checkpointing=checkpointing(params, out_dir),
         batch_order=order,
+        selection=chooser,
     )
     dev = {
         spec.name: predict_and_score(

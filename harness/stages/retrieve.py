@@ -44,7 +44,12 @@ from harness.model.encoders import load_encoder
 from harness.model.pooling import SentenceEncoder, resolve_layer
 from harness.provenance import now
 from harness.results.schema import example_line, score_row
-from harness.stages.cells import evaluation_splits, retrieval_cell_params, write_cell_result
+from harness.stages.cells import (
+    evaluation_splits,
+    retrieval_cell_params,
+    selection_record,
+    write_cell_result,
+)
 from harness.tasks import Registry, TaskSpec
 
 Scored = tuple[dict[str, float], str, list[str], list[list[float]], int]
@@ -118,6 +123,7 @@ def retrieve_cell(
         started,
         timings,
         parameters,
+        selection_record({"from": str(encoder_dir)}),
     )
 
 
