@@ -74,16 +74,21 @@ def test_udpos_treebanks_concatenated_in_file_name_order(tmp_path: Path) -> None
 def test_udpos_multiword_tokens_and_empty_nodes(tmp_path: Path) -> None:
     spec, root, _ = _fetched(tmp_path, "udpos", udpos_fixture.build)
     first, second, _ = load_examples(spec, "train", "en", root=root)
-    # the range line 2-3 "don't" is skipped: the syntactic words keep their own UPOS
-    assert first["tokens"] == ["I", "do", "n't", "know", "."]
-    assert first["tags"] == ["PRON", "AUX", "PART", "VERB", "PUNCT"]
-    # the empty node 5.1 is skipped
+    # as XTREME: the range 2-3 "don't" becomes one word; "do" (AUX) and "n't" (PART) are both
+    # attached to "know", and AUX comes before PART in the default precedence list
+    assert first["tokens"] == ["I", "don't", "know", "."]
+    assert first["tags"] == ["PRON", "AUX", "VERB", "PUNCT"]
+    # the empty node 5.1 is dropped
     assert second["tokens"] == ["Sue", "likes", "coffee", "and", "Bill", "tea", "."]
     de = load_examples(spec, "train", "de", root=root)[0]
-    assert de["tokens"] == ["Er", "geht", "zu", "dem", "Bahnhof", "."]
-    assert de["tags"] == ["PRON", "VERB", "ADP", "DET", "NOUN", "PUNCT"]
-    text = (root / spec.fetch[0].dataset / "de" / "train.conllu").read_text(encoding="utf-8")
-    assert "3-4\tzum\t" in text and "# text = Er geht zum Bahnhof." in text
+    assert de["tokens"] == ["Er", "geht", "zum", "Bahnhof", "."]
+    assert de["tags"] == ["PRON", "VERB", "ADP", "NOUN", "PUNCT"]
+    out = root / spec.fetch[0].dataset
+    text = (out / "de" / "train.conllu").read_text(encoding="utf-8")
+    assert "3\tzum\tzu\tADP\t_\t_\t4\tcase\t" in text and "3-4\t" not in text
+    assert "# text = Er geht zum Bahnhof." in text
+    text = (out / "en" / "train.conllu").read_text(encoding="utf-8")
+    assert "5.1\t" not in text and "\n6\ttea\t" in text  # ids renumbered after the merge
 
 
 def test_udpos_forms_normalised_and_xtreme_r_languages(tmp_path: Path) -> None:
