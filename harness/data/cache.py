@@ -26,7 +26,7 @@ from harness import kinds
 from harness.kinds.base import Example, FeatureSettings
 from harness.tasks import TaskSpec
 
-FEATURES_VERSION = 2  # 2: tagging windows, multiple choice, extractive QA
+FEATURES_VERSION = 3  # 2: tagging windows, multiple choice, extractive QA; 3: QA token strings
 """Bump when featurisation changes what it produces for the same inputs."""
 
 

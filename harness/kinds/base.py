@@ -330,9 +330,11 @@ class TaskKind:
         logits: Sequence[torch.Tensor],
         examples: Sequence[Example],
         settings: EvalSettings,
+        language: str | None = None,
     ) -> list[Any]:
         """One prediction per example (a label by default), as the XTREME submission layout
-        takes it."""
+        takes it; ``language``: the examples' language, for a kind whose decoding depends on
+        it (extractive QA's Chinese answers)."""
         return argmax_labels(logits, spec.labels)
 
     def golds(self, examples: Sequence[Example]) -> list[Any]:

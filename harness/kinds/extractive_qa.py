@@ -4,19 +4,51 @@ Featurisation: question first (cut to ``max_query_length`` tokens), context seco
 longer than the window is split by the fast tokenizer's overflow into windows of at most
 ``max_length`` tokens, consecutive windows sharing ``doc_stride`` tokens. A training window
 that holds the whole (first) gold answer points its start and end at those tokens; one that
-does not points both at position 0 (``<s>``, the CLS token).
+does not points both at position 0 (``<s>``, the CLS token). Each window keeps its tokens'
+strings (for the answer text, below).
 
-Decoding (:func:`best_span`): in every window of an example, the ``n_best`` highest start and
-end logits among the *context* tokens are paired (end >= start, at most ``max_answer_length``
-tokens); the span with the highest start + end logit over all windows wins (ties: the earlier
-window, then the earlier start, then the shorter span). The answer is the context's characters
-from the start token's first to the end token's last character, without surrounding whitespace
-(a SentencePiece token's offsets include the space before a word).
+Decoding (:func:`best_span`) follows ``compute_predictions_logits`` of the transformers version
+XTREME pins (jiant, used by Phang et al. 2020, ports the same logic), for every QA task:
+
+* Candidates: in every window of an example, the ``n_best`` highest start and end logits among
+  the *context* tokens are paired (end >= start, at most ``max_answer_length`` tokens).
+* Maximum context: a start token is a candidate only in the window where it has the most
+  context. A context token shared by overlapping windows scores, in each window holding it,
+  min(context tokens of the window left of it, context tokens right of it) + 0.01 * the
+  window's number of context tokens; the highest score owns it (ties: the earlier window).
+  Windows are placed on the example's context-token sequence by their shared token offsets.
+* The span with the highest start + end logit over all windows wins (ties: the earlier
+  window, then the earlier start, then the shorter span).
+* Answer text (the reference's ``get_final_text``): the *whole words* covering the span
+  (``orig_text``: the maximal runs of characters other than space, tab, CR, LF and U+202F, as
+  the reference's ``doc_tokens`` split the context; a token of whitespace only belongs to the
+  word after it), joined by single spaces, are cut down to the span's *token text*
+  (``tok_text``: the span's token strings concatenated, SentencePiece's ``▁`` read as a space,
+  whitespace collapsed). ``orig_text`` is basic-tokenised as BERT's ``BasicTokenizer`` does
+  (control characters dropped, other whitespace to spaces, spaces around CJK ideographs,
+  punctuation split off; lower-cased and accents stripped only with ``do_lower_case``, False
+  for XLM-R); where ``tok_text`` first occurs in it, and both texts have the same length with
+  their spaces (U+0020 only) removed, the characters are aligned one to one and the aligned
+  part of ``orig_text`` is the answer. Otherwise (``tok_text`` not found, a length mismatch,
+  an empty ``tok_text``) the answer is ``orig_text``: whole words. So an answer inside a word
+  such as ``Berg's`` is cut where the basic tokenisation splits it, and a token text that the
+  tokenizer normalised (NFKC, ``<unk>``) gives the whole words. Windows without token strings
+  (built by hand, or cached before they were kept) use the context's characters as ``tok_text``.
+  Chinese is the exception (:meth:`ExtractiveQA.decode` with language ``zh``): as jiant does,
+  the answer is ``tok_text`` itself, since the basic tokenisation puts a space around every
+  ideograph and a multi-character answer would never align.
+* Unanswerable questions (a spec with ``unanswerable``, SQuAD v2.0 as ``run_squad.py
+  --version_2_with_negative`` decodes it with ``null_score_diff_threshold`` 0): the answer is
+  empty when the lowest ``<s>`` start + end logit over the example's windows exceeds the best
+  span's score (the best span after the maximum-context filter).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -47,6 +79,9 @@ class QAFeature:
     """Index of the example this window belongs to."""
     offsets: list[tuple[int, int] | None] = field(default_factory=list)
     """Character span in the context of each token; None for question and special tokens."""
+    tokens: list[str] | None = None
+    """The string of each token (``▁Berg``); None where unknown (the answer text then comes from
+    the context's characters)."""
 
 
 def _answer(example: Example, where: str, unanswerable: bool = False) -> tuple[int, int] | None:
@@ -135,6 +170,7 @@ def featurize_qa(
         return_offsets_mapping=True,
     )
     features: list[QAFeature] = []
+    strings: dict[int, str] = {}  # one string object per token id, shared by the windows
     for w, ids in enumerate(encoded["input_ids"]):
         example = int(encoded["overflow_to_sample_mapping"][w])
         sequence = encoded.sequence_ids(w)
@@ -154,8 +190,18 @@ def featurize_qa(
             first, last = span
             start = next(k for k, o in spans_in if o[1] > first)
             end = max(k for k, o in spans_in if o[0] < last)
+        for i in ids:
+            if i not in strings:
+                strings[i] = str(tokenizer.convert_ids_to_tokens(int(i)))
         features.append(
-            QAFeature(input_ids=list(ids), start=start, end=end, example=example, offsets=offsets)
+            QAFeature(
+                input_ids=list(ids),
+                start=start,
+                end=end,
+                example=example,
+                offsets=offsets,
+                tokens=[strings[i] for i in ids],
+            )
         )
     return features
 
@@ -177,39 +223,215 @@ def collate_qa(features: Sequence[QAFeature], pad_id: int) -> Batch:
     }
 
 
+_WORD_BREAKS = frozenset(" \t\r\n\u202f")
+"""What separates the reference's whole words (``doc_tokens``); no other whitespace does."""
+_WORD = re.compile("[^ \t\r\n\u202f]+")
+
+_CJK_BLOCKS = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B820, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+"""The CJK ideograph blocks that BERT's basic tokenisation sets apart as words of their own."""
+
+
+def _basic_kind(char: str) -> str:
+    """How BERT's basic tokenisation treats a character: ``drop`` (NUL, U+FFFD, a control or
+    format character other than tab, LF and CR), ``space`` (those three and the Zs spaces),
+    ``cjk`` (an ideograph), ``punct`` (ASCII symbols and the P categories) or ``text``."""
+    if char in "\t\n\r" or char == " ":
+        return "space"
+    category = unicodedata.category(char)
+    code = ord(char)
+    if code in (0, 0xFFFD) or category.startswith("C"):
+        return "drop"
+    if category == "Zs":
+        return "space"
+    if any(low <= code <= high for low, high in _CJK_BLOCKS):
+        return "cjk"
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126:
+        return "punct"
+    return "punct" if category.startswith("P") else "text"
+
+
+def basic_tokens(text: str, do_lower_case: bool = False) -> list[str]:
+    """``text`` cut into words as BERT's ``BasicTokenizer`` (no NFC step, as in the version
+    the reference pins) does it: control characters dropped, whitespace splits, each CJK
+    ideograph and each punctuation character a word of its own; with ``do_lower_case`` each
+    word lower-cased and stripped of its combining marks (NFD, category Mn) first."""
+    spaced: list[str] = []
+    for char in text:
+        kind = _basic_kind(char)
+        if kind == "space":
+            spaced.append(" ")
+        elif kind == "cjk":
+            spaced.append(f" {char} ")
+        elif kind != "drop":
+            spaced.append(char)
+    words: list[str] = []
+    for word in "".join(spaced).split():
+        if do_lower_case:
+            decomposed = unicodedata.normalize("NFD", word.lower())
+            word = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+        run: list[str] = []
+        for char in word:
+            if _basic_kind(char) == "punct":
+                if run:
+                    words.append("".join(run))
+                    run = []
+                words.append(char)
+            else:
+                run.append(char)
+        if run:
+            words.append("".join(run))
+    return " ".join(words).split()
+
+
+def _without_spaces(text: str) -> tuple[str, list[int]]:
+    """``text`` without its U+0020 spaces (other whitespace stays), and the index in ``text`` of
+    each character kept."""
+    kept = [i for i, char in enumerate(text) if char != " "]
+    return "".join(text[i] for i in kept), kept
+
+
+def final_text(tok_text: str, orig_text: str, do_lower_case: bool = False) -> str:
+    """The part of ``orig_text`` (whole words) that ``tok_text`` (the span's token text) covers,
+    by a one-to-one character alignment through the basic tokenisation of ``orig_text``;
+    ``orig_text`` itself where that alignment fails (see the module docstring)."""
+    basic = " ".join(basic_tokens(orig_text, do_lower_case))
+    first = basic.find(tok_text)
+    if first < 0:
+        return orig_text
+    last = first + len(tok_text) - 1
+    orig_bare, orig_index = _without_spaces(orig_text)
+    basic_bare, basic_index = _without_spaces(basic)
+    if len(orig_bare) != len(basic_bare):
+        return orig_text
+    bare_of = {at: k for k, at in enumerate(basic_index)}
+    if first not in bare_of or last not in bare_of:
+        return orig_text
+    return orig_text[orig_index[bare_of[first]] : orig_index[bare_of[last]] + 1]
+
+
+def token_text(tokens: Sequence[str]) -> str:
+    """The text of a run of SentencePiece tokens: concatenated, ``▁`` read as a space, runs of
+    whitespace collapsed to one space, no space at either end."""
+    return " ".join("".join(tokens).replace("\u2581", " ").split())
+
+
+def _whole_words(context: str, first: int, last: int) -> str:
+    """The whole words (runs of characters other than :data:`_WORD_BREAKS`) from the word of the
+    token starting at character ``first`` to that of the token starting at ``last``, joined by
+    single spaces. A token's word is the one holding its first character that is not a word
+    break (a token of whitespace only belongs to the next word; at the end, to the last)."""
+    words = [m.span() for m in _WORD.finditer(context)]
+    if not words:
+        return ""
+    starts = [a for a, _ in words]
+
+    def word_of(at: int) -> int:
+        while at < len(context) and context[at] in _WORD_BREAKS:
+            at += 1
+        return len(words) - 1 if at >= len(context) else bisect_right(starts, at) - 1
+
+    return " ".join(context[a:b] for a, b in words[word_of(first) : word_of(last) + 1])
+
+
+def _window_starts(spans: Sequence[list[tuple[int, int]]]) -> list[int]:
+    """Where each window's context tokens start in the example's sequence of context tokens:
+    the next window starts after the previous one's tokens less those it shares with it (the
+    longest run ending the previous window's context that, by character offsets, begins the
+    next one's)."""
+    starts: list[int] = []
+    for w, current in enumerate(spans):
+        if w == 0:
+            starts.append(0)
+            continue
+        previous = spans[w - 1]
+        shared = 0
+        if current:
+            for k, span in enumerate(previous):
+                overlap = len(previous) - k
+                if span == current[0] and previous[k:] == current[:overlap]:
+                    shared = overlap
+                    break
+        starts.append(starts[-1] + len(previous) - shared)
+    return starts
+
+
+def _max_context_window(position: int, starts: Sequence[int], lengths: Sequence[int]) -> int:
+    """The window that owns context token ``position``: of the windows holding it, the one where
+    min(tokens left of it, tokens right of it) + 0.01 * the window's context length is highest
+    (ties: the earlier window)."""
+    best: float | None = None
+    owner = -1
+    for w, (start, length) in enumerate(zip(starts, lengths, strict=True)):
+        if not start <= position < start + length:
+            continue
+        score = min(position - start, start + length - 1 - position) + 0.01 * length
+        if best is None or score > best:
+            best, owner = score, w
+    return owner
+
+
 def best_span(
     windows: Sequence[tuple[QAFeature, torch.Tensor]],
     context: str,
     max_answer_length: int,
     n_best: int,
     unanswerable: bool = False,
+    do_lower_case: bool = False,
+    align: bool = True,
 ) -> str:
-    """The answer text of one example from its windows' (feature, logits) pairs, ``logits`` of
-    shape (tokens, 2): start and end logits. Empty when no window has a valid span, and, for
-    a task with unanswerable questions, when the ``<s>`` span of some window scores above the
-    best answer span (as SQuAD v2.0 is decoded: the lowest ``<s>`` score of the example's
-    windows against the best span, null threshold 0)."""
+    """The answer text of one example from its windows' (feature, logits) pairs, in order,
+    ``logits`` of shape (tokens, 2): start and end logits. A start token counts only in the
+    window where it has the most context; the text is cut from the covering whole words by
+    :func:`final_text` (``do_lower_case``: the model's, False for XLM-R; ``align`` False: the
+    span's token text as it is, as jiant decodes Chinese). Empty when no window
+    has a valid span, and, for a task with unanswerable questions, when the ``<s>`` span of some
+    window scores above the best answer span (as SQuAD v2.0 is decoded: the lowest ``<s>``
+    score of the example's windows against the best span, null threshold 0)."""
+    spans = [[o for o in feature.offsets if o is not None] for feature, _ in windows]
+    starts = _window_starts(spans)
+    lengths = [len(s) for s in spans]
     best: tuple[float, int, int, int] | None = None  # score, -window, -start, -length
-    answer = (0, 0)
+    answer = (0, 0, 0)  # window, start token, end token
     null: float | None = None
     for w, (feature, logits) in enumerate(windows):
         starts_all, ends_all = logits[:, 0].tolist(), logits[:, 1].tolist()
         window_null = starts_all[0] + ends_all[0]
         null = window_null if null is None else min(null, window_null)
         context_tokens = [k for k, o in enumerate(feature.offsets) if o is not None]
+        place = {k: starts[w] + j for j, k in enumerate(context_tokens)}
         by_start = sorted(context_tokens, key=lambda k: (-starts_all[k], k))[:n_best]
         by_end = sorted(context_tokens, key=lambda k: (-ends_all[k], k))[:n_best]
         for s in by_start:
+            if _max_context_window(place[s], starts, lengths) != w:
+                continue
             for e in by_end:
                 if e < s or e - s + 1 > max_answer_length:
                     continue
                 key = (starts_all[s] + ends_all[e], -w, -s, -(e - s))
                 if best is None or key > best:
                     best = key
-                    answer = (feature.offsets[s][0], feature.offsets[e][1])  # type: ignore[index]
+                    answer = (w, s, e)
     if best is None or (unanswerable and null is not None and null > best[0]):
         return ""
-    return context[answer[0] : answer[1]].strip()
+    feature = windows[answer[0]][0]
+    first, last = feature.offsets[answer[1]], feature.offsets[answer[2]]
+    assert first is not None and last is not None
+    if feature.tokens is not None:
+        tok_text = token_text(feature.tokens[answer[1] : answer[2] + 1])
+    else:
+        tok_text = " ".join(context[first[0] : last[1]].split())
+    if not align:
+        return tok_text
+    return final_text(tok_text, _whole_words(context, first[0], last[0]), do_lower_case)
 
 
 def decode_answers(
@@ -219,13 +441,24 @@ def decode_answers(
     max_answer_length: int,
     n_best: int,
     unanswerable: bool = False,
+    do_lower_case: bool = False,
+    align: bool = True,
 ) -> list[str]:
-    """The predicted answer text of every example (``unanswerable``: see :func:`best_span`)."""
+    """The predicted answer text of every example (see :func:`best_span`); the windows of an
+    example in their order in ``features``."""
     grouped: list[list[tuple[QAFeature, torch.Tensor]]] = [[] for _ in examples]
     for feature, lg in zip(features, logits, strict=True):
         grouped[feature.example].append((feature, lg))
     return [
-        best_span(windows, str(ex["context"]), max_answer_length, n_best, unanswerable)
+        best_span(
+            windows,
+            str(ex["context"]),
+            max_answer_length,
+            n_best,
+            unanswerable,
+            do_lower_case,
+            align,
+        )
         for windows, ex in zip(grouped, examples, strict=True)
     ]
 
@@ -334,7 +567,12 @@ class ExtractiveQA(TaskKind):
         logits: Sequence[torch.Tensor],
         examples: Sequence[Example],
         settings: EvalSettings,
+        language: str | None = None,
     ) -> list[Any]:
+        """The answer texts (:func:`decode_answers`). For Chinese (``language`` ``zh``) the
+        span's token text is the answer, without the whole-word alignment, as jiant decodes
+        MLQA and XQuAD (the alignment splits every ideograph and so returns whole runs of
+        unspaced text); ``language`` None aligns every answer."""
         return decode_answers(
             features,
             logits,
@@ -342,6 +580,8 @@ class ExtractiveQA(TaskKind):
             settings.max_answer_length,
             settings.n_best,
             spec.unanswerable,
+            do_lower_case=False,  # XLM-R is cased (XTREME runs run_squad.py without it)
+            align=language != "zh",
         )
 
     def golds(self, examples: Sequence[Example]) -> list[Any]:

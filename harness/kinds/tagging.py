@@ -205,6 +205,7 @@ class Tagging(TaskKind):
         logits: Sequence[torch.Tensor],
         examples: Sequence[Example],
         settings: EvalSettings,
+        language: str | None = None,
     ) -> list[Any]:
         return word_tags(features, logits, spec.labels, [len(ex["tags"]) for ex in examples])
 

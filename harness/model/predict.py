@@ -95,7 +95,7 @@ def predict_and_score(
         kind.logits,
         quiet,
     )
-    predictions = kind.decode(spec, features, logits, examples, settings)
+    predictions = kind.decode(spec, features, logits, examples, settings, language)
     golds = kind.golds(examples)
     if predictions_out is not None:
         predictions_out.extend(predictions)

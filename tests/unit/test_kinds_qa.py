@@ -132,12 +132,14 @@ def test_n_best_decoding_on_hand_set_logits() -> None:
     longer[4, 0], longer[6, 0], longer[7, 1] = 6.0, 5.0, 4.0  # aa .. dd (10, 4 tokens), cc dd (9)
     assert best_span([(feature, longer)], context, 30, 20) == "aa bb cc dd"
     assert best_span([(feature, longer)], context, 3, 20) == "cc dd"
-    # across windows the highest start + end logit wins
-    other = torch.full((len(offsets), 2), -10.0)
-    other[5, 0], other[5, 1] = 8.0, 8.0
-    assert best_span([(feature, logits), (feature, other)], context, 30, 20) == "bb"
-    assert decode_answers([feature, feature], [logits, other], [{"context": context}], 30, 20) == [
-        "bb"
+    # across windows the highest start + end logit wins (a second window: the next tokens)
+    whole = context + " ff gg"
+    second = _window([None, None, None, None, (14, 17), (17, 20), None])
+    other = torch.full((7, 2), -10.0)
+    other[4, 0], other[4, 1] = 8.0, 8.0
+    assert best_span([(feature, logits), (second, other)], whole, 30, 20) == "ff"
+    assert decode_answers([feature, second], [logits, other], [{"context": whole}], 30, 20) == [
+        "ff"
     ]
 
 
