@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from harness.errors import HarnessError
+from harness.results.schema import ORACLE_SPLIT
 from harness.results.store import connect_readonly, require_current_schema
 from harness.results.views import (
     BASELINE,
@@ -40,7 +41,11 @@ from harness.results.views import (
 
 DEFAULT_DB = Path("results/xtransfer.duckdb")
 PAGES = ("Overview", "By language", "By difficulty", "Run details")
-SPLITS = ("test", "dev")
+SPLITS = {
+    "test": "test (model selected on English dev)",
+    "dev": "dev",
+    ORACLE_SPLIT: "test (target-dev oracle: best mean target-language dev)",
+}
 BANDS = ("all", "low (0-2)", "mid (3)", "high (4-5)")
 MEAN = "mean over seeds"
 
@@ -364,7 +369,7 @@ def main() -> None:
     url = Url()
     db = _db_path()
     page = url.choice("View", "page", PAGES)
-    split = url.choice("Split", "split", SPLITS)
+    split = url.choice("Split", "split", list(SPLITS), format_func=SPLITS.get)
     try:
         runs = _runs(str(db))
     except HarnessError as exc:

@@ -70,6 +70,9 @@ class TrainSummary:
     resumed_from_step: int = 0
     selection: dict[str, Any] | None = None
     """With a :class:`Selection`: its checks and the selected step (:meth:`Selection.record`)."""
+    oracle_state: dict[str, torch.Tensor] | None = None
+    """With a :class:`Selection` that observes target-dev scores: the model state of the
+    oracle's check (host memory; not part of :meth:`as_dict`)."""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -90,8 +93,9 @@ class Selection:
     """Best-checkpoint selection: every ``every_steps`` optimizer steps and at the last step,
     ``score()`` is called with the model in eval mode (the English dev score, higher is better)
     and, when given, ``observe()`` (the target-dev oracle's scores per language, recorded but
-    never used to select). The best-scoring state (the earliest on ties) is kept in host
-    memory and loaded into the model when training ends; ``patience`` consecutive checks
+    never used to select; the state of the check with the best mean of them is kept too, as
+    :attr:`TrainSummary.oracle_state`). The best-scoring state (the earliest on ties) is kept in
+    host memory and loaded into the model when training ends; ``patience`` consecutive checks
     without a better score end training early (0: never). Checkpoints carry the kept state and
     every check, so a resumed run selects as the uninterrupted one would."""
 
@@ -521,6 +525,8 @@ def train(
     since_best = 0
     stopped: int | None = None  # the step at which patience ended the run
     best_state: dict[str, torch.Tensor] | None = None
+    oracle_best: float | None = None  # the best mean target-dev score so far
+    oracle_state: dict[str, torch.Tensor] | None = None
     if checkpointing is not None and checkpointing.enabled:
         fingerprint = run_fingerprint(model, features, params, generator, context)
         state = _load_checkpoint(checkpointing, fingerprint, device, context)
@@ -550,6 +556,10 @@ def train(
                 since_best = int(chosen["since_best"])
                 stopped = chosen["stopped"]
                 best_state = {k: v.detach().to("cpu") for k, v in state["best_model"].items()}
+                oracle_best = chosen.get("oracle_best")
+                oracle_state = {
+                    k: v.detach().to("cpu") for k, v in state.get("oracle_model", {}).items()
+                } or None
             seconds_before = float(state["seconds"])
             resumed_from = step
             _info(f"{description}: resuming from the checkpoint at step {step}/{total_steps}")
@@ -577,14 +587,16 @@ def train(
                 "best": best,
                 "since_best": since_best,
                 "stopped": stopped,
+                "oracle_best": oracle_best,
             }
             state["best_model"] = best_state or {}
+            state["oracle_model"] = oracle_state or {}
         _save_checkpoint(checkpointing, fingerprint, step, state, context)
         last_save = time.monotonic()
 
     def check() -> None:
         """Score the model now (a selection check) and keep its state if it is the best."""
-        nonlocal best, since_best, stopped, best_state
+        nonlocal best, since_best, stopped, best_state, oracle_best, oracle_state
         assert selection is not None
         model.eval()
         with torch.no_grad():
@@ -592,8 +604,14 @@ def train(
             observed = selection.observe() if selection.observe is not None else None
         model.train()
         entry: dict[str, Any] = {"step": step, "score": score}
-        if observed is not None:
+        if observed:
             entry["target_dev"] = {k: float(v) for k, v in observed.items()}
+            mean = sum(entry["target_dev"].values()) / len(entry["target_dev"])
+            if oracle_best is None or mean > oracle_best:
+                oracle_best = mean
+                oracle_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                }
         checks.append(entry)
         if best is None or score > checks[best]["score"]:
             best, since_best = len(checks) - 1, 0
@@ -707,4 +725,5 @@ def train(
         device=str(device),
         resumed_from_step=resumed_from,
         selection=record,
+        oracle_state=oracle_state,
     )

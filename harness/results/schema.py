@@ -51,6 +51,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+ORACLE_SPLIT = "test_oracle"
+"""The split name of test scores of the target-dev oracle's model (Keung et al. 2020: the
+checkpoint with the best target-language dev score), beside ``test`` (the English-dev selected
+model's)."""
+
+
 class Score(_Strict):
     language: str = Field(min_length=1)
     split: str = Field(min_length=1)

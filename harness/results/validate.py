@@ -34,10 +34,10 @@ from harness import kinds
 from harness.config import BASELINE
 from harness.errors import HarnessError
 from harness.io import atomic_write_text, write_error
-from harness.results.schema import ResultFile, read_result, run_key
+from harness.results.schema import ORACLE_SPLIT, ResultFile, read_result, run_key
 from harness.tasks import TaskSpec
 
-SPLITS = ("dev", "test")
+SPLITS = ("dev", "test", ORACLE_SPLIT)
 MAX_ROWS_IN_REPORT = 10
 
 

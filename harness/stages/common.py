@@ -114,15 +114,16 @@ def selection(
 
 def fit(
     params: Params, spec: TaskSpec, encoder: Path, tp: TrainParams, label: str, out_dir: Path
-) -> tuple[Any, dict[str, Any], Any]:
+) -> tuple[Any, dict[str, Any], Any, dict[str, Any] | None]:
     """Train a fresh head on ``encoder`` for ``spec``; returns (model, training summary,
-    tokenizer). A task trained on other English data (``english_training``) trains on every
-    stage in order, the same model carrying on from one stage to the next (XCOPA: SIQA, then
-    COPA); a stage whose label set differs from the task's is refused for the kinds whose head
-    size depends on it. With ``tp.selection`` on, each stage ends in its best-checkpoint
-    selected state (:func:`selection`): scored on its own English dev data (``dev:
-    training``) or, for the last stage, on the target's (``dev: target``); the last stage of a
-    target also records the target-dev oracle when ``selection.oracle`` is set."""
+    tokenizer, the target-dev oracle's model state or None). A task trained on other English
+    data (``english_training``) trains on every stage in order, the same model carrying on from
+    one stage to the next (XCOPA: SIQA, then COPA); a stage whose label set differs from the
+    task's is refused for the kinds whose head size depends on it. With ``tp.selection`` on,
+    each stage ends in its best-checkpoint selected state (:func:`selection`): scored on its own
+    English dev data (``dev: training``) or, for the last stage, on the target's (``dev:
+    target``); the last stage of a target also records the target-dev oracle when
+    ``selection.oracle`` is set."""
     generator = seed_everything(params.seed)
     tokenizer = load_tokenizer(encoder)
     stages = (
@@ -135,6 +136,7 @@ def fit(
     pad = tokenizer.pad_token_id
     settings = FeatureSettings(tp.doc_stride, tp.max_query_length)
     summaries: list[dict[str, Any]] = []
+    oracle_state = None
     for number, stage in enumerate(stages):
         if kind.fixed_label_set and stage.labels != spec.labels:
             raise HarnessError(
@@ -166,13 +168,14 @@ def fit(
             selection=chooser,
         )
         summaries.append(summary.as_dict())
+        oracle_state = summary.oracle_state
         if several:
             clear_checkpoints(stage_dir)
     if len(summaries) == 1:
-        return model, summaries[0], tokenizer
+        return model, summaries[0], tokenizer, oracle_state
     total = {
         **summaries[-1],
         "stages": summaries,
         "seconds": sum(float(s["seconds"]) for s in summaries),
     }
-    return model, total, tokenizer
+    return model, total, tokenizer, oracle_state

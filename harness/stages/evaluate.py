@@ -19,7 +19,7 @@ from harness.model.encoders import load_tokenizer, read_phase
 from harness.model.heads import load_trained
 from harness.model.predict import predict_and_score
 from harness.provenance import now
-from harness.results.schema import example_line, score_row
+from harness.results.schema import ORACLE_SPLIT, example_line, score_row
 from harness.stages.cells import (
     cell_params,
     evaluation_splits,
@@ -27,6 +27,7 @@ from harness.stages.cells import (
     training_seconds,
     write_cell_result,
 )
+from harness.stages.phase2 import ORACLE_DIR
 from harness.tasks import Registry
 
 
@@ -42,7 +43,9 @@ def evaluate_cell(
     """Score the phase-2 model of one grid cell on every language and write its result file;
     with ``predictions_dir``, also every test example's prediction, one file per language at
     ``predictions_dir/{task}/{language}.jsonl`` (``{"id", "prediction"}`` per line, in test
-    order), which ``harness export --format xtreme`` turns into an XTREME submission."""
+    order), which ``harness export --format xtreme`` turns into an XTREME submission. A model
+    folder with the target-dev oracle's model (``oracle/``, ``selection.oracle``) also gets that
+    model's test scores, as split ``test_oracle``."""
     started, clock = now(), time.monotonic()
     spec = registry.get(task, role="target")
     kind = kinds.of(spec)
@@ -87,6 +90,29 @@ def evaluate_cell(
             ]
             scores += [
                 score_row(language, split, metric, value, len(examples))
+                for metric, value in values.items()
+            ]
+    oracle_dir = model_dir / ORACLE_DIR
+    if oracle_dir.is_dir() and "test" in evaluation_splits(spec, params.evaluation.splits):
+        # the target-dev oracle's model (selection.oracle), on the test split: beside the
+        # English-dev selected model's scores, as split ORACLE_SPLIT
+        oracle = load_trained(oracle_dir, spec)
+        for language in spec.languages:
+            examples = load_examples(spec, "test", language)
+            values = predict_and_score(
+                oracle,
+                tokenizer,
+                spec,
+                examples,
+                params.evaluation.batch_size,
+                kind.eval_max_length(tp, params.evaluation),
+                f"eval {task} test {language} (oracle)",
+                params.paths.cache,
+                settings=settings,
+                language=language,
+            )
+            scores += [
+                score_row(language, ORACLE_SPLIT, metric, value, len(examples))
                 for metric, value in values.items()
             ]
     return write_cell_result(

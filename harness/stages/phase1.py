@@ -57,7 +57,7 @@ def run_intermediate(
     spec = registry.get(task, role="intermediate")
     tp = params.phase1_params(task)
     started = now()
-    model, summary, tokenizer = fit(params, spec, pretrained, tp, f"phase 1: {task}", out_dir)
+    model, summary, tokenizer, _ = fit(params, spec, pretrained, tp, f"phase 1: {task}", out_dir)
     dev = predict_and_score(
         model,
         tokenizer,

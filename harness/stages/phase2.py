@@ -14,17 +14,22 @@ from harness.provenance import now
 from harness.stages.common import fit
 from harness.tasks import Registry
 
+ORACLE_DIR = "oracle"
+"""Subfolder of a phase-2 model folder holding the target-dev oracle's model (``selection.oracle``:
+the check with the best mean target-language dev score), beside the English-dev selected one."""
+
 
 def run_target(
     params: Params, registry: Registry, intermediate: str, task: str, encoder: Path, out_dir: Path
 ) -> dict[str, Any]:
     """Phase 2: fine-tune the phase-1 encoder with a fresh head on the target's English data;
-    save the model (encoder and head) and its training record."""
+    save the model (encoder and head) and its training record, and with ``selection.oracle``
+    the target-dev oracle's model in ``oracle/``."""
     spec = registry.get(task, role="target")
     read_phase(encoder)
     tp = params.phase2_params(task)
     started = now()
-    model, summary, tokenizer = fit(
+    model, summary, tokenizer, oracle_state = fit(
         params, spec, encoder, tp, f"phase 2: {intermediate} -> {task}", out_dir
     )
     info = {
@@ -36,9 +41,14 @@ def run_target(
         "started_at": started,
         "finished_at": now(),
     }
+    if oracle_state is not None:
+        info["oracle_model"] = ORACLE_DIR
     with staged_output(out_dir) as staging:
         model.save_pretrained(str(staging))
         tokenizer.save_pretrained(str(staging))
         write_phase(staging, info)
+        if oracle_state is not None:  # the target-dev oracle's model, scored by evaluate
+            model.load_state_dict(oracle_state)
+            model.save_pretrained(str(staging / ORACLE_DIR))
     clear_checkpoints(out_dir)
     return info

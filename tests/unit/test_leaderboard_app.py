@@ -235,3 +235,30 @@ def test_old_schema_says_how_to_migrate(monkeypatch: pytest.MonkeyPatch, tmp_pat
     app = _app(monkeypatch, old)
     assert "schema version 1" in app.warning[0].value
     assert "harness ingest" in app.warning[0].value
+
+
+def test_the_target_dev_oracle_is_a_split_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Cells trained with ``selection.oracle`` also carry the test scores of the target-dev
+    oracle's model (split ``test_oracle``): the Split filter shows them beside the English-dev
+    selected model's."""
+    path = tmp_path / "oracle.duckdb"
+    files = []
+    for i, (intermediate, values) in enumerate(NLI.items()):
+        data = _result(intermediate, "toy_nli", values)
+        data["scores"] += [
+            {**s, "split": "test_oracle", "value": s["value"] + 0.1} for s in data["scores"]
+        ]
+        files.append(write(tmp_path, f"nli{i}", data))
+    ingest(path, files, LANGS, SPECS)
+    app = _app(monkeypatch, path, {"split": "test_oracle"})
+    table = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    # every language 10 points above the English-dev selected test scores of the first test
+    assert table.loc[("none", "toy_nli"), "zero_shot"] == pytest.approx(55.0)
+    assert table.loc[("toy_compositional", "toy_nli"), "gain"] == pytest.approx(4.25)
+    labels = app.selectbox(key="split").options
+    assert "test (target-dev oracle: best mean target-language dev)" in labels
+    app = _app(monkeypatch, path, {"split": "test"})
+    table = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    assert table.loc[("none", "toy_nli"), "zero_shot"] == pytest.approx(45.0)

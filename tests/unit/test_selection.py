@@ -15,9 +15,19 @@ from pydantic import ValidationError
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
 from harness.config import ModelParams, Params, SelectionParams, TrainParams
+from harness.data.sources import load_examples
 from harness.errors import HarnessError
-from harness.model.encoders import new_mlm_model, save_encoder, write_phase
+from harness.model.encoders import (
+    load_tokenizer,
+    new_mlm_model,
+    read_phase,
+    save_encoder,
+    write_phase,
+)
+from harness.model.heads import load_trained
+from harness.model.predict import predict_and_score
 from harness.model.train import Checkpointing, Selection, train
+from harness.results.validate import validate_files
 from harness.seeding import seed_everything
 from harness.stages.evaluate import evaluate_cell
 from harness.stages.phase1 import run_intermediate, run_phase1
@@ -146,26 +156,34 @@ def _weight_score(model: torch.nn.Module) -> Callable[[], float]:
     return lambda: float(model.classifier.out_proj.weight[0].sum())  # type: ignore[operator]
 
 
+def _choose(model: torch.nn.Module) -> Selection:
+    """Selection by one function of the weights, the oracle by others."""
+    head = model.classifier.out_proj.weight  # type: ignore[union-attr]
+    return Selection(
+        3, _weight_score(model), "m", "d", patience=3,
+        observe=lambda: {"xx": float(head[1].sum()), "yy": float(head[2].sum())},
+    )  # fmt: skip
+
+
 def test_a_resumed_run_selects_as_the_uninterrupted_one(tmp_path: Path) -> None:
     seed_everything(7)
     reference = _model()
-    expected = _train(reference, Selection(3, _weight_score(reference), "m", "d", patience=3))
+    expected = _train(reference, _choose(reference))
+    assert expected.oracle_state is not None
     for crash_after in (5, 9, 11):  # the run stops at step 12
         folder = tmp_path / f"c{crash_after}"
         seed_everything(7)
         first = _model()
         with pytest.raises(Crash):
-            _train(
-                first, Selection(3, _weight_score(first), "m", "d", patience=3), folder, crash_after
-            )
+            _train(first, _choose(first), folder, crash_after)
         seed_everything(7)
         resumed = _model()
-        summary = _train(
-            resumed, Selection(3, _weight_score(resumed), "m", "d", patience=3), folder
-        )
+        summary = _train(resumed, _choose(resumed), folder)
         assert summary.resumed_from_step > 0
         assert summary.selection == expected.selection
         assert _same(_weights(resumed), _weights(reference))
+        assert summary.oracle_state is not None
+        assert _same(summary.oracle_state, expected.oracle_state)
 
 
 def test_the_oracle_is_the_check_with_the_best_mean_target_dev_score() -> None:
@@ -180,8 +198,10 @@ def test_the_oracle_is_the_check_with_the_best_mean_target_dev_score() -> None:
         3, _scripted([0.5, 0.9, 0.1, 0.2, 0.3, 0.4], model, seen), "m", "d",
         observe=lambda: next(target),
     )  # fmt: skip
-    record = _train(model, choose).selection
+    summary = _train(model, choose)
+    record = summary.selection
     assert record["selected_step"] == 6  # selection is by English dev only
+    assert summary.oracle_state is not None and _same(summary.oracle_state, seen[2])
     assert record["oracle"] == {
         "step": 9, "target_dev_mean": 0.5, "target_dev": {"de": 0.5, "fr": 0.5}, "english_dev": 0.1
     }  # fmt: skip
@@ -285,6 +305,29 @@ def test_stages_select_and_the_result_file_records_both_phases(
     assert recorded["phase2"]["oracle"] == chosen["oracle"]
     assert recorded["phase2"]["checks"] == 3
     assert recorded["phase1"]["data"] == "t_inter dev en (first 4)"
+    # the oracle's model is saved beside the selected one and scored on test as test_oracle
+    assert (target / "oracle" / "config.json").is_file()
+    assert read_phase(target)["oracle_model"] == "oracle"
+    by_split: dict[str, set[str]] = {}
+    for row in result["scores"]:
+        by_split.setdefault(row["split"], set()).add(row["language"])
+    assert by_split == {"test": {"en", "xx", "yy"}, "test_oracle": {"en", "xx", "yy"}}
+    oracle = load_trained(target / "oracle", registry.get("t_tgt"))
+    direct = predict_and_score(
+        oracle, load_tokenizer(target), registry.get("t_tgt"),
+        load_examples(registry.get("t_tgt"), "test", "xx"), 8, 32, "d", language="xx",
+    )  # fmt: skip
+    stored = {
+        r["metric"]: r["value"] for r in result["scores"]
+        if r["split"] == "test_oracle" and r["language"] == "xx"
+    }  # fmt: skip
+    assert stored == pytest.approx(direct)
+    # test_oracle is a split the validation knows, complete over the target's languages
+    registry_specs = [registry.get("t_tgt"), registry.get("t_inter")]
+    report = validate_files([tmp_path / "r.json"], ["en", "xx", "yy"], registry_specs)
+    text = report.as_text(tmp_path / "r.json")
+    # the one failed check: this folder is no git checkout, so the run has no commit
+    assert "1 failed check" in text and "git_commit" in text and "split" not in text
 
 
 def test_selecting_on_a_dev_split_that_is_not_there_is_refused(
