@@ -608,3 +608,18 @@ class RetrievalParams(_Strict):
     non-English sentences and searches them with the English ones (``target_to_query``)."""
     block_size: int = Field(8192, gt=0)
     """Rows per block of the blocked top-k similarity search (memory stays bounded)."""
+    fine_tune: dict[str, TrainParams] = Field(default_factory=dict)
+    """Retrieval targets trained as a dual encoder before they are scored, as XTREME-R trains
+    LAReQA (on SQuAD v1.1) and Mewsli-X (on English Wikipedia mention-entity pairs): task ->
+    its training settings, on the pairs of the task's ``english_training`` data
+    (:mod:`harness.model.dual`). ``max_query_length`` cuts the queries, ``max_length`` the
+    candidates. A listed task is scored with the dual encoder's vectors; every other retrieval
+    target with the mean-pooled states of ``layer``, untrained."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # fine_tune came later: left out while empty, so earlier parameter hashes stay
+        data: dict[str, Any] = handler(self)
+        if not self.fine_tune:
+            data.pop("fine_tune", None)
+        return data

@@ -4,10 +4,10 @@
   (:func:`bucc_corpus`).
 * mAP@k tasks (:func:`map_pool`): LAReQA (XQuAD-R, ``squad_json``): the pool is every sentence
   (``sentence_breaks``) of every paragraph of every language, a question's correct candidates its
-  answer sentence in each language (XTREME's ``utils_lareqa``; the candidate is encoded from its
-  sentence alone). Mewsli-X: the pool is ``candidate_set_entities.jsonl`` beside the mentions
-  (entity descriptions). Any other local jsonl task: the pool is the distinct targets of the
-  split over all languages.
+  answer sentence in each language (XTREME's ``utils_lareqa``; a candidate is encoded as its
+  sentence followed by its paragraph, as XTREME-R's ``evaluate_retrieval.py``). Mewsli-X: the
+  pool is ``candidate_set_entities.jsonl`` beside the mentions (entity descriptions). Any other
+  local jsonl task: the pool is the distinct targets of the split over all languages.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 from harness import kinds
+from harness.data.readers import lareqa_candidate
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.tasks import LocalSource, TaskSpec
@@ -100,7 +101,8 @@ def _lareqa_pool(spec: TaskSpec, source: LocalSource, split: str) -> Pool:
                     breaks = [(int(a), int(b)) for a, b in paragraph["sentence_breaks"]]
                     uids = [f"{language}_{paragraph_no}_{i}" for i in range(len(breaks))]
                     pool_ids += uids
-                    pool_texts += [context[a:b] for a, b in breaks]
+                    # a candidate is its sentence followed by the paragraph, as XTREME-R encodes it
+                    pool_texts += [lareqa_candidate(context[a:b], context) for a, b in breaks]
                     for qa in paragraph["qas"]:
                         start = int(qa["answers"][0]["answer_start"])
                         hit = [i for i, (a, b) in enumerate(breaks) if a <= start < b]

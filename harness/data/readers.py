@@ -33,6 +33,7 @@ The schemas, as distributed:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,27 @@ def _sentence_of(paragraph: dict[str, Any], start: int) -> str | None:
     return None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def answer_sentence(context: str, start: int) -> str:
+    """The sentence of ``context`` holding character ``start``, for SQuAD paragraphs without
+    sentence breaks (XTREME's LAReQA training splits them with a trained sentence breaker;
+    here a sentence ends at ., ! or ? followed by white space: English training data only)."""
+    begin = 0
+    for match in _SENTENCE_END.finditer(context):
+        if match.start() >= start:
+            return context[begin : match.start()]
+        begin = match.end()
+    return context[begin:]
+
+
+def lareqa_candidate(sentence: str, context: str) -> str:
+    """A LAReQA answer candidate as XTREME-R encodes it: the answer sentence followed by its
+    paragraph, newlines removed (``evaluate_retrieval.py`` / ``run_retrieval_qa.py``)."""
+    return (sentence + context).replace("\n", "")
+
+
 def read_squad_json(path: Path, task: str) -> list[Row]:
     try:
         data = json.loads(_read_text(path, task))
@@ -166,6 +188,10 @@ def read_squad_json(path: Path, task: str) -> list[Row]:
                 texts = [str(x["text"]) for x in answers]
                 starts = [int(x["answer_start"]) for x in answers]
                 target = _sentence_of(paragraph, starts[0]) if starts else None
+                context = str(paragraph["context"])
+                sentence = target
+                if sentence is None and starts:
+                    sentence = answer_sentence(context, starts[0])
                 rows.append(
                     {
                         "id": str(qa["id"]),
@@ -174,6 +200,8 @@ def read_squad_json(path: Path, task: str) -> list[Row]:
                         "answers": {"text": texts, "answer_start": starts},
                         "query": qa["question"],
                         "target": target if target is not None else paragraph["context"],
+                        # the answer sentence + its paragraph (LAReQA's dual encoder trains on it)
+                        "candidate": lareqa_candidate(sentence or "", context),
                         "title": article.get("title", ""),
                     }
                 )

@@ -44,6 +44,9 @@ class TextEncoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> torch.Tensor: ...
 
+    def forget(self) -> None:
+        """Drop whatever the encoder keeps of texts it will not be asked for again."""
+
 
 class Retrieval(TaskKind):
     name = "retrieval"

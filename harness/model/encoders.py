@@ -30,6 +30,11 @@ PHASE_FILE = "phase.json"
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's ids 0..3, then mask
 
 
+ORACLE_DIR = "oracle"
+"""Subfolder of a phase-2 model folder holding the target-dev oracle's model (``selection.oracle``:
+the check with the best mean target-language dev score), beside the English-dev selected one."""
+
+
 def train_tokenizer(lines: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
     """A subword tokenizer with XLM-R's special tokens and input format, trained on ``lines``.
 

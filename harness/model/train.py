@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from harness.config import TrainParams
+from harness.config import CheckpointParams, TrainParams
 from harness.data.batching import epoch_batches
 from harness.device import pick_device
 from harness.errors import HarnessError
@@ -160,6 +160,16 @@ class Checkpointing:
     @property
     def enabled(self) -> bool:
         return self.every_steps > 0 or self.every_seconds > 0
+
+
+def checkpointing_of(settings: CheckpointParams, out_dir: Path) -> Checkpointing:
+    """The crash-resume checkpoints (``params.checkpoint``) of the stage writing ``out_dir``."""
+    return Checkpointing(
+        folder=checkpoint_folder(out_dir),
+        every_steps=settings.every_steps,
+        every_seconds=settings.every_minutes * 60,
+        keep=settings.keep,
+    )
 
 
 def checkpoint_folder(out_dir: Path) -> Path:

@@ -18,7 +18,7 @@ from harness.model.predict import predict_and_score
 from harness.model.train import (
     Checkpointing,
     Selection,
-    checkpoint_folder,
+    checkpointing_of,
     clear_checkpoints,
     train,
 )
@@ -28,13 +28,7 @@ from harness.tasks import TaskSpec, training_spec
 
 def checkpointing(params: Params, out_dir: Path) -> Checkpointing:
     """The crash-resume checkpoints of the stage writing ``out_dir`` (``params.checkpoint``)."""
-    cp = params.checkpoint
-    return Checkpointing(
-        folder=checkpoint_folder(out_dir),
-        every_steps=cp.every_steps,
-        every_seconds=cp.every_minutes * 60,
-        keep=cp.keep,
-    )
+    return checkpointing_of(params.checkpoint, out_dir)
 
 
 def _dev(spec: TaskSpec, language: str, subset: int) -> list[Example]:

@@ -15,7 +15,7 @@ from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.kinds.base import EvalSettings
-from harness.model.encoders import load_tokenizer, read_phase
+from harness.model.encoders import ORACLE_DIR, load_tokenizer, read_phase
 from harness.model.heads import load_trained
 from harness.model.predict import predict_and_score
 from harness.provenance import now
@@ -27,7 +27,6 @@ from harness.stages.cells import (
     training_seconds,
     write_cell_result,
 )
-from harness.stages.phase2 import ORACLE_DIR
 from harness.tasks import Registry
 
 

@@ -8,15 +8,11 @@ from typing import Any
 
 from harness.config import Params
 from harness.io import staged_output
-from harness.model.encoders import read_phase, write_phase
+from harness.model.encoders import ORACLE_DIR, read_phase, write_phase
 from harness.model.train import clear_checkpoints
 from harness.provenance import now
 from harness.stages.common import fit
 from harness.tasks import Registry
-
-ORACLE_DIR = "oracle"
-"""Subfolder of a phase-2 model folder holding the target-dev oracle's model (``selection.oracle``:
-the check with the best mean target-language dev score), beside the English-dev selected one."""
 
 
 def run_target(

@@ -1,9 +1,11 @@
-"""Stage ``retrieve@I-T``: a retrieval target scored straight from the phase-1 encoder of
-setting ``I`` (no phase 2), on every scored language and evaluation split; one result file per
-cell.
+"""Stage ``retrieve@I-T``: a retrieval target scored from the phase-1 encoder of setting ``I``,
+on every scored language and evaluation split; one result file per cell.
 
 Sentences are mean-pooled hidden states of ``retrieval.layer`` (:mod:`harness.model.pooling`),
-searched by cosine similarity (:mod:`harness.kinds.retrieval`). The spec's primary metric picks
+searched by cosine similarity (:mod:`harness.kinds.retrieval`); a task listed in
+``retrieval.fine_tune`` (LAReQA, Mewsli-X, as XTREME-R runs them) is first trained as a dual
+encoder on its English (query, target) pairs and scored with its pooled vectors
+(:mod:`harness.model.dual`). The spec's primary metric picks
 the protocol:
 
 * ``accuracy`` (Tatoeba-style): each query retrieves among the split's targets (or the other
@@ -27,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import kinds
-from harness.config import BASELINE, Params
+from harness.config import BASELINE, Params, TrainParams
 from harness.data.pools import bucc_corpus, local_source, map_pool
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.kinds.retrieval import (
     Retrieval,
+    TextEncoder,
     best_threshold,
     bitext_accuracy,
     bucc_stats,
@@ -40,17 +43,20 @@ from harness.kinds.retrieval import (
     ranked_ids,
 )
 from harness.metrics.retrieval import average_precision_at_k, bucc_scores, mewslix_map_at_k
+from harness.model.dual import DualEncoder, DualTextEncoder, collate_pairs, featurize_pairs
 from harness.model.encoders import load_encoder
 from harness.model.pooling import SentenceEncoder, resolve_layer
+from harness.model.train import checkpointing_of, clear_checkpoints, train
 from harness.provenance import now
 from harness.results.schema import example_line, score_row
+from harness.seeding import seed_everything
 from harness.stages.cells import (
     evaluation_splits,
     retrieval_cell_params,
     selection_record,
     write_cell_result,
 )
-from harness.tasks import Registry, TaskSpec
+from harness.tasks import Registry, TaskSpec, training_spec
 
 Scored = tuple[dict[str, float], str, list[str], list[list[float]], int]
 """(metric values, stats metric, example ids, stats rows, n_examples) of one language/split."""
@@ -84,9 +90,24 @@ def retrieve_cell(
     if intermediate != BASELINE:
         registry.get(intermediate)  # a known task: its name goes into the result
     model, tokenizer, info = load_encoder(encoder_dir)
-    layer = resolve_layer(params.retrieval.layer, int(model.config.num_hidden_layers))
     r = params.retrieval
-    encoder = SentenceEncoder(model, tokenizer, layer, r.batch_size, r.max_length, f"encode {task}")
+    tuned = r.fine_tune.get(task)
+    layer: int | None = None
+    trained: dict[str, Any] | None = None
+    encoder: TextEncoder
+    queries: TextEncoder
+    if tuned is None:
+        layer = resolve_layer(r.layer, int(model.config.num_hidden_layers))
+        encoder = SentenceEncoder(
+            model, tokenizer, layer, r.batch_size, r.max_length, f"encode {task}"
+        )
+        queries = encoder
+    else:
+        dual, trained = fine_tune(params, spec, model, tokenizer, tuned, intermediate, out_file)
+        encoder = DualTextEncoder(dual, tokenizer, r.batch_size, tuned.max_length, f"encode {task}")
+        queries = DualTextEncoder(
+            dual, tokenizer, r.batch_size, tuned.max_query_length, f"encode {task} queries"
+        )
     results: dict[tuple[str, str], Scored] = {}
     metric = spec.primary_metric
     if metric == "accuracy":
@@ -99,7 +120,7 @@ def retrieve_cell(
                 results[(language, split)] = scored
     else:
         for split in splits:
-            for language, scored in score_mean_ap(params, spec, encoder, split).items():
+            for language, scored in score_mean_ap(params, spec, encoder, split, queries).items():
                 results[(language, split)] = scored
     scores: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -109,6 +130,8 @@ def retrieve_cell(
     timings = {"retrieve": round(time.monotonic() - clock, 3)}
     if info.get("phase") == 1 and isinstance(info.get("train"), dict):
         timings["phase1_train"] = float(info["train"].get("seconds", 0.0))
+    if trained is not None:
+        timings["phase2_train"] = float(trained["seconds"])
     parameters = retrieval_cell_params(params, intermediate)
     parameters["layer"] = layer
     return write_cell_result(
@@ -127,8 +150,52 @@ def retrieve_cell(
     )
 
 
+def fine_tune(
+    params: Params,
+    spec: TaskSpec,
+    model: Any,
+    tokenizer: Any,
+    tp: TrainParams,
+    intermediate: str,
+    out_file: Path,
+) -> tuple[DualEncoder, dict[str, Any]]:
+    """Train a dual encoder on ``model`` (the phase-1 encoder) from the (query, target) pairs of
+    the task's English training data (``retrieval.fine_tune``; :mod:`harness.model.dual`), with
+    crash-resume checkpoints like every training run; returns it and its training record."""
+    if not spec.english_training:
+        raise HarnessError(
+            f"retrieval.fine_tune lists '{spec.name}', whose spec has no english_training data "
+            "to train a dual encoder on: add its English (query, target) pairs to the spec, or "
+            f"remove '{spec.name}' from retrieval.fine_tune."
+        )
+    generator = seed_everything(params.seed)
+    dual = DualEncoder(model, params.seed)
+    pairs: list[tuple[str, str]] = []
+    for number in range(len(spec.english_training)):
+        stage = training_spec(spec, number)
+        pairs += [
+            (str(ex["query"]), str(ex["target"]))
+            for ex in load_examples(stage, "train", stage.train_language)
+        ]
+    features = featurize_pairs(pairs, tokenizer, tp.max_query_length, tp.max_length)
+    # checkpoints beside where a phase-2 model of this cell would be (outside DVC)
+    anchor = params.paths.models / "retrieval" / out_file.stem
+    pad = tokenizer.pad_token_id
+    summary = train(
+        dual,
+        features,
+        lambda fs: collate_pairs(fs, pad),
+        tp,
+        generator,
+        f"dual encoder: {intermediate} -> {spec.name}",
+        checkpointing=checkpointing_of(params.checkpoint, anchor),
+    )
+    clear_checkpoints(anchor)
+    return dual, summary.as_dict()
+
+
 def score_accuracy(
-    params: Params, spec: TaskSpec, encoder: SentenceEncoder, split: str, language: str
+    params: Params, spec: TaskSpec, encoder: TextEncoder, split: str, language: str
 ) -> Scored:
     examples = load_examples(spec, split, language)
     if not examples:
@@ -146,7 +213,7 @@ def score_accuracy(
 def score_bucc(
     params: Params,
     spec: TaskSpec,
-    encoder: SentenceEncoder,
+    encoder: TextEncoder,
     splits: Sequence[str],
     language: str,
 ) -> dict[str, Scored]:
@@ -171,8 +238,16 @@ def score_bucc(
 
 
 def score_mean_ap(
-    params: Params, spec: TaskSpec, encoder: SentenceEncoder, split: str
+    params: Params,
+    spec: TaskSpec,
+    encoder: TextEncoder,
+    split: str,
+    query_encoder: TextEncoder | None = None,
 ) -> dict[str, Scored]:
+    """mAP@k of every language's queries against the pool; ``query_encoder`` (default
+    ``encoder``) encodes the queries: a dual encoder cuts queries and candidates to their own
+    lengths."""
+    query_encoder = query_encoder or encoder
     queries, pool_ids, pool_texts = map_pool(spec, split)
     pool = encoder.encode(pool_texts)
     mewslix = local_source(spec).format == "mewslix"
@@ -182,7 +257,7 @@ def score_mean_ap(
     for language, rows in queries.items():
         if not rows:
             raise HarnessError(f"Task '{spec.name}' has no {split} queries for '{language}'.")
-        vectors = encoder.encode([text for _, text, _ in rows])
+        vectors = query_encoder.encode([text for _, text, _ in rows])
         ranked = ranked_ids(vectors, pool, pool_ids, k, params.retrieval.block_size, encoder.device)
         aps = [
             mewslix_map_at_k({qid: sorted(gold)}, {qid: top}, k)

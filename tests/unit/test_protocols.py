@@ -53,9 +53,13 @@ XTREME_PHASE2 = {
     "xquad": (3, 3e-5, 4, 8, 384, None),
     "mlqa": (3, 3e-5, 4, 8, 384, None),
     "tydiqa": (3, 3e-5, 4, 8, 384, None),
-    "lareqa": (3, 2e-5, 4, 4, 352, None),
-    "mewslix": (2, 1e-5, 8, 4, 64, None),
 }
+# the dual encoders: scripts/train_lareqa.sh (NUM_EPOCHS=3.0, LR=2e-5, PER_GPU_BATCH_SIZE=4,
+# GRAD_ACC_STEPS=4, MAX_QUERY_LEN=96, MAX_ANSWER_LEN=256) and scripts/train_mewslix.sh
+# (xlm-roberta-large: NUM_EPOCHS=2, LR=1e-5, PER_GPU_BATCH_SIZE=8, GRAD_ACC_STEPS=4,
+# MAX_SEQ_LEN=64); both --warmup_steps 0 --weight_decay 0.0: (epochs, lr, batch, accumulation,
+# query length, candidate length)
+XTREME_R_DUAL = {"lareqa": (3, 2e-5, 4, 4, 96, 256), "mewslix": (2, 1e-5, 8, 4, 64, 64)}
 # train_qa.sh: --warmup_steps 500 --weight_decay 0.0001 --doc_stride 128
 XTREME_QA = {"warmup_steps": 500, "weight_decay": 0.0001, "doc_stride": 128}
 
@@ -118,6 +122,18 @@ def test_the_xtreme_protocol_is_the_reference_scripts() -> None:
     assert (r.layer, r.max_length, r.accuracy_direction, r.bucc_margin_k) == (
         14, 512, "target_to_query", 4
     )  # fmt: skip
+    # LAReQA and Mewsli-X: dual encoders (both protocols: jiant never ran them)
+    for name in ("paper", "paper-xtreme"):
+        tuned = _rendered(name).retrieval.fine_tune
+        assert set(tuned) == set(XTREME_R_DUAL)
+        for task, (epochs, lr, batch, accumulation, query, candidate) in XTREME_R_DUAL.items():
+            tp = tuned[task]
+            assert (tp.epochs, tp.learning_rate, tp.batch_size) == (epochs, lr, batch)
+            assert (tp.grad_accumulation, tp.max_query_length, tp.max_length) == (
+                accumulation, query, candidate
+            )  # fmt: skip
+            assert (tp.warmup_ratio, tp.warmup_steps, tp.weight_decay) == (0.0, None, 0.0)
+            assert tp.group_by_length == 0 and tp.selection.every_steps == 0
     # XTREME trains no intermediate task: phase 1 is the paper protocol's
     paper = _rendered("paper")
     assert {t: params.phase1[t] for t in PAPER_TASKS} == {t: paper.phase1[t] for t in PAPER_TASKS}

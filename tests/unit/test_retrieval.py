@@ -307,7 +307,9 @@ def test_lareqa_pools_every_sentence_of_every_language(tmp_path: Path, encoder_d
     enc = _encoder(encoder_dir)
     queries, pool_ids, pool_texts = map_pool(spec, "test")
     assert pool_ids == ["en_1_0", "en_1_1", "de_1_0", "de_1_1"]
-    assert pool_texts[3] == "de the teacher did not see it."
+    # a candidate is its sentence followed by its paragraph (XTREME-R's evaluate_retrieval.py)
+    de = paragraph("de")["context"]
+    assert pool_texts[3] == "de the teacher did not see it." + de
     assert [(q, gold) for q, _, gold in queries["de"]] == [
         ("q1", {"en_1_0", "de_1_0"}),
         ("q2", {"en_1_1", "de_1_1"}),
