@@ -3,6 +3,8 @@ everything else opens the database read-only."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import gc
 import json
@@ -20,6 +22,7 @@ import pandas as pd
 
 from harness.config import BASELINE
 from harness.errors import HarnessError
+from harness.io import ArtefactWriteError, as_os_error, fsync_dir
 from harness.results.schema import ResultFile, run_key
 from harness.tasks import LocalSource, TaskSpec
 
@@ -218,7 +221,7 @@ def _write_lock(db_path: Path, timeout_s: float = 600.0) -> Iterator[None]:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = lock_path.open("w")
     except OSError as exc:
-        raise _db_write_error(db_path, exc) from exc
+        raise _db_write_error(db_path, exc, existed=db_path.exists()) from exc
     with handle:
         deadline = time.monotonic() + timeout_s
         delay = 0.05
@@ -285,8 +288,18 @@ def _checkpoint_stale_wal(db_path: Path) -> None:
         try:
             con.execute("CHECKPOINT")
         finally:
-            con.close()
-    except duckdb.Error as exc:
+            _close(con)
+    except (OSError, duckdb.Error) as exc:
+        cause = _write_failure(exc)
+        if cause is not None and cause.errno in _DISK_FULL:
+            raise HarnessError(
+                f"'{db_path}' has a write-ahead log '{wal.name}' left by a writer that did not "
+                f"finish, and merging it into the database failed: {cause.strerror} (in "
+                f"'{db_path.parent}', {_free(db_path.parent)} free). Nothing was ingested; the "
+                "database and its log keep every committed row. Make free space there (or "
+                "raise the file-size limit), or move both files to a filesystem with room and "
+                "point paths.database (--db) at it, then rerun `harness ingest`."
+            ) from exc
         raise HarnessError(
             f"'{db_path}' has a write-ahead log '{wal.name}' left by a writer that did not "
             f"finish, and DuckDB cannot replay it ({exc}). Nothing was ingested and both files "
@@ -311,9 +324,15 @@ class _WorkingCopy:
 
     def __init__(self, db_path: Path) -> None:
         for stale in db_path.parent.glob(f".{db_path.name}.ingest-*"):
-            stale.unlink(missing_ok=True)  # left by a killed ingest: we hold the lock
+            with contextlib.suppress(OSError):  # left by a killed ingest: we hold the lock
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink(missing_ok=True)
         self.db_path = db_path
         self.work = db_path.with_name(f".{db_path.name}.ingest-{os.getpid()}")
+        self.step = "copying the database"
+        """What the ingest is doing with the copy, for the message if a write fails."""
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._copy, name="ingest-copy", daemon=True)
         self._thread.start()
@@ -330,10 +349,19 @@ class _WorkingCopy:
         if self._error is not None:
             raise self._error
 
-    def discard(self) -> None:
+    def discard(self) -> list[Path]:
+        """Remove the working copy, its log and DuckDB's spill folder; return what could not be
+        removed."""
         self._thread.join()
-        self.work.unlink(missing_ok=True)
-        self.work.with_name(self.work.name + ".wal").unlink(missing_ok=True)
+        left = []
+        for path in (self.work, wal_path(self.work)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                left.append(path)
+        spill = self.work.with_name(self.work.name + ".tmp")
+        shutil.rmtree(spill, ignore_errors=True)
+        return [*left, spill] if spill.exists() else left
 
 
 @contextmanager
@@ -345,33 +373,155 @@ def _copy_on_write(db_path: Path, copy: _WorkingCopy) -> Iterator[duckdb.DuckDBP
     block the leaderboard for the whole ingest. Here readers keep reading the previous file until
     the atomic rename, never wait for a writer, and never see a partial batch; an ingest that
     dies leaves the original untouched (its working copy is removed by the next ingest).
+
+    A failed write at any step (disk full, file-size limit, permission denied: the copy, DuckDB's
+    COMMIT and CHECKPOINT, the fsync, the rename) is a :class:`HarnessError` naming the step,
+    and leaves the original as it was and no working copy. The caller sets ``copy.step`` while
+    it writes in the transaction.
     """
     work = copy.work
+    existed = db_path.exists()
     try:
         copy.wait()
+        copy.step = "opening the working copy"
         con = duckdb.connect(str(work))
         try:
+            copy.step = "writing the new rows"
             yield con
+            copy.step = "checkpointing the working copy"
             con.execute("CHECKPOINT")
         finally:
-            con.close()
+            # after a FatalException DuckDB's database instance is unusable: closing the only
+            # connection drops it (a later connect to this path opens the file afresh)
+            _close(con)
+        copy.step = "syncing the working copy"
         with work.open("rb+") as handle:
             os.fsync(handle.fileno())
+        copy.step = "renaming the working copy into place"
         os.replace(work, db_path)
-    # disk full, permission denied, ...; DuckDB reports a failed write of its CHECKPOINT as a
-    # FatalException (that database instance is unusable: it is the working copy, discarded)
-    except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
-        raise _db_write_error(db_path, exc) from exc
+    except BaseException as exc:
+        cause = None if isinstance(exc, HarnessError) else _write_failure(exc)
+        if cause is None:
+            raise
+        reached = _file_size(work)
+        left = copy.discard()
+        raise _db_write_error(db_path, cause, copy.step, existed, reached, left) from exc
     finally:
         copy.discard()
+    fsync_dir(db_path.parent)  # the rename is durable (best effort: it is done either way)
 
 
-def _db_write_error(db_path: Path, exc: Exception) -> HarnessError:
-    from harness.io import as_os_error, write_error
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close a connection whose database may have been invalidated by a FatalException."""
+    with contextlib.suppress(duckdb.Error):
+        con.close()
 
-    error = write_error(db_path, as_os_error(exc))
-    return HarnessError(
-        f"{error} The database is unchanged: nothing of this batch was stored; rerun the ingest."
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+_DUCKDB_IO = ("Could not write", "Could not read", "Could not truncate", "Could not fsync",
+              "Could not open", "Failed to commit", "Failed to create checkpoint")  # fmt: skip
+"""How DuckDB's messages start when one of its file operations failed (some say which errno
+only in words, some not at all)."""
+
+
+def _write_failure(exc: BaseException) -> OSError | None:
+    """``exc`` as the failed file operation it reports, or None if it is not one (a bug, an
+    interrupt: those propagate as they are).
+
+    DuckDB reports a failed write as an IOException, as a FatalException (its CHECKPOINT;
+    the database instance is then invalid), as a TransactionException (its COMMIT, when the
+    write-ahead log cannot be written) or as an OutOfMemoryException (a block that cannot be
+    spilled to its temporary folder)."""
+    if isinstance(exc, OSError):
+        return exc
+    if not isinstance(exc, duckdb.Error):
+        return None
+    cause = as_os_error(exc)
+    if cause.errno or isinstance(exc, (duckdb.IOException, duckdb.FatalException)):
+        return cause
+    return cause if any(marker in str(exc) for marker in _DUCKDB_IO) else None
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _size_text(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _free(folder: Path) -> str:
+    try:
+        return _size_text(shutil.disk_usage(folder).free)
+    except OSError:
+        return "an unknown amount"
+
+
+def _db_write_error(
+    db_path: Path,
+    exc: BaseException,
+    step: str | None = None,
+    existed: bool = True,
+    reached: int | None = None,
+    left: Sequence[Path] = (),
+) -> HarnessError:
+    """The message of a failed write of the database: what failed (at which step, on which
+    path), how much room the database needs, the state it is left in, and how to recover."""
+    cause = as_os_error(exc)
+    folder = db_path.parent
+    where = f" ({step})" if step else ""
+    state = (
+        "The database is unchanged: nothing of this batch was stored"
+        if existed
+        else "No database was created: nothing of this batch was stored"
+    )
+    if left:
+        removed = ", ".join(f"'{p}'" for p in left)
+        state += f"; the working copy {removed} could not be removed: delete it"
+    elif step is not None:
+        state += ", and the working copy was removed"
+    head = f"Could not write the results database '{db_path}'{where}: {cause.strerror or cause}."
+    if cause.errno not in _DISK_FULL:
+        hint = (
+            f"Make '{folder}' writable"
+            if cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            else f"Check '{folder}' and its disk"
+        )
+        return ArtefactWriteError(
+            f"{head} {state}. {hint} (or point paths.database (--db) elsewhere), then rerun "
+            "`harness ingest`."
+        )
+    size = _file_size(db_path) if existed else None
+    if size:
+        need = (
+            "an ingest writes a working copy of the database beside it and renames it into "
+            f"place, so it needs room for a second copy ({_size_text(size)} now) plus the new "
+            "rows"
+        )
+    else:
+        need = "the new database needs room for its file and DuckDB's write-ahead log"
+    if reached:
+        need += f" (the working copy had reached {_size_text(reached)} when the write failed)"
+    if cause.errno == errno.EFBIG:
+        fix = (
+            "Raise the file-size limit (`ulimit -f`), or point paths.database (--db) at a "
+            "filesystem that allows larger files, and free space there if needed"
+        )
+    else:
+        fix = (
+            "Delete files to free space there (or raise your quota), or point paths.database "
+            "(--db) at a filesystem with room (moving the database file there)"
+        )
+    return ArtefactWriteError(
+        f"{head} '{folder}' has {_free(folder)} free: {need}. {state}. {fix}, then rerun "
+        "`harness ingest`."
     )
 
 
@@ -570,9 +720,13 @@ def _write(
                 )
                 counts["difficulty"] = len(difficulty)
             refresh_cell_means(con)
+            copy.step = "committing the new rows"
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # no transaction is left to roll back if COMMIT itself failed, and a database
+            # invalidated by a fatal error refuses every statement: the original error counts
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
     return counts
 

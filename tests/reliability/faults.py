@@ -11,8 +11,10 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,42 @@ def leftovers(folder: Path) -> list[str]:
     """Temporary or partial artefacts anywhere under ``folder``."""
     marks = (".tmp", ".partial", ".ingest-", ".toy-data-", ".old")
     return sorted(str(p) for p in folder.rglob("*") if any(m in p.name for m in marks))
+
+
+@cache
+def tmpfs_available() -> bool:
+    """Whether this process may mount a tmpfs (root, or the capability, and a ``mount``)."""
+    if sys.platform != "linux" or shutil.which("mount") is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder], capture_output=True
+        )
+        if mounted.returncode != 0:
+            return False
+        return subprocess.run(["umount", folder], capture_output=True).returncode == 0
+
+
+@contextmanager
+def tmpfs(folder: Path, size: int) -> Iterator[Path]:
+    """A real full disk: a tmpfs of ``size`` bytes mounted on ``folder``, holding a copy of the
+    folder's files. On exit its files are copied back into the folder underneath (so the folder
+    shows what the filesystem held) and it is unmounted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as aside:
+        saved = Path(aside) / "saved"
+        shutil.copytree(folder, saved)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            shutil.copytree(saved, folder, dirs_exist_ok=True)
+            yield folder
+        finally:
+            shutil.rmtree(saved)
+            shutil.copytree(folder, saved)
+            subprocess.run(["umount", str(folder)], check=True, capture_output=True)
+            shutil.rmtree(folder)
+            shutil.copytree(saved, folder)
