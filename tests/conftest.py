@@ -26,6 +26,26 @@ def tokenizer() -> Any:
     return train_tokenizer(lines * 20, vocab_size=120)
 
 
+def tiny_pretrained(folder: Path, tokenizer: Any) -> Any:
+    """A seeded tiny XLM-R-style encoder (2 layers, hidden 32) saved as the pretrained encoder
+    ``folder/encoders/none`` of a stage test; returns its ModelParams."""
+    import torch
+
+    from harness.config import ModelParams
+    from harness.model.encoders import new_mlm_model, save_encoder, write_phase
+
+    torch.manual_seed(0)
+    model_params = ModelParams(
+        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
+        num_heads=2, intermediate_size=64, max_position=60,
+    )  # fmt: skip
+    encoder = folder / "encoders" / "none"
+    encoder.mkdir(parents=True)
+    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
+    write_phase(encoder, {"phase": 0})
+    return model_params
+
+
 # --- the kind protocol, called as the tests of one kind call it ------------------------------
 
 

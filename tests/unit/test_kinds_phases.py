@@ -10,18 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 import yaml
 
-from harness.config import ModelParams, Params
+from harness.config import Params
 from harness.errors import HarnessError
-from harness.model.encoders import new_mlm_model, read_phase, save_encoder, write_phase
+from harness.model.encoders import read_phase
 from harness.results.schema import examples_path
 from harness.stages.evaluate import evaluate_cell
 from harness.stages.phase1 import run_intermediate
 from harness.stages.phase2 import run_target
 from harness.tasks import Registry
-from tests.conftest import write_jsonl
+from tests.conftest import tiny_pretrained, write_jsonl
 
 
 def _local(path: str, files: dict[str, str]) -> dict[str, Any]:
@@ -78,15 +77,8 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
     (tmp_path / "specs").mkdir()
     for name, spec in specs.items():
         (tmp_path / "specs" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
-    torch.manual_seed(0)
-    model_params = ModelParams(
-        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
-        num_heads=2, intermediate_size=64, max_position=60,
-    )  # fmt: skip
+    model_params = tiny_pretrained(tmp_path, tokenizer)
     encoder = tmp_path / "encoders" / "none"
-    encoder.mkdir(parents=True)
-    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
-    write_phase(encoder, {"phase": 0})
     train = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 4, "max_length": 32}
     params = Params.model_validate(
         {

@@ -18,7 +18,7 @@ from harness.kinds.base import IGNORE_INDEX, Feature
 from harness.model.heads import MultitaskModel, TaskFeature, collate_multitask
 from harness.stages.phase1 import run_multitask
 from harness.tasks import Registry, TaskSpec, setting_spec
-from tests.conftest import write_jsonl
+from tests.conftest import tiny_pretrained, write_jsonl
 
 
 def test_proportional_and_temperature_weights() -> None:
@@ -89,7 +89,6 @@ def _spec(name: str, kind: str, labels: list[str], folder: str) -> dict[str, Any
 @pytest.fixture
 def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Two small intermediate tasks (pair classification and tagging) and a tiny encoder."""
-    from harness.model.encoders import new_mlm_model, save_encoder, write_phase
 
     monkeypatch.chdir(tmp_path)
     pairs = [
@@ -110,15 +109,8 @@ def setup(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> di
         _spec("tags", "tagging", ["O", "B", "I"], "data/tags"),
     ):
         (tmp_path / "specs" / f"{spec['name']}.yaml").write_text(yaml.safe_dump(spec))
-    torch.manual_seed(0)
-    model_params = ModelParams(
-        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
-        num_heads=2, intermediate_size=64, max_position=60,
-    )  # fmt: skip
+    model_params = tiny_pretrained(tmp_path, tokenizer)
     encoder = tmp_path / "encoders" / "none"
-    encoder.mkdir(parents=True)
-    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
-    write_phase(encoder, {"phase": 0})
     train = {"epochs": 2, "learning_rate": 1e-3, "batch_size": 8, "max_length": 32}
     params = Params.model_validate(
         {

@@ -14,15 +14,12 @@ import yaml
 from pydantic import ValidationError
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-from harness.config import ModelParams, Params, SelectionParams, TrainParams
+from harness.config import Params, SelectionParams, TrainParams
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
 from harness.model.encoders import (
     load_tokenizer,
-    new_mlm_model,
     read_phase,
-    save_encoder,
-    write_phase,
 )
 from harness.model.heads import load_trained
 from harness.model.predict import predict_and_score
@@ -33,7 +30,7 @@ from harness.stages.evaluate import evaluate_cell
 from harness.stages.phase1 import run_intermediate, run_phase1
 from harness.stages.phase2 import run_target
 from harness.tasks import Registry
-from tests.conftest import write_jsonl
+from tests.conftest import tiny_pretrained, write_jsonl
 from tests.reliability.test_resume import Crash, _collate, _features
 
 # 22 examples, batch 4: 6 steps an epoch, 18 in all
@@ -259,15 +256,8 @@ def project(tmp_path: Path, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> 
     (tmp_path / "specs").mkdir()
     for name, spec in specs.items():
         (tmp_path / "specs" / f"{name}.yaml").write_text(yaml.safe_dump(spec))
-    torch.manual_seed(0)
-    model_params = ModelParams(
-        name="t", source="pretrain", vocab_size=len(tokenizer), hidden_size=32, num_layers=2,
-        num_heads=2, intermediate_size=64, max_position=60,
-    )  # fmt: skip
+    model_params = tiny_pretrained(tmp_path, tokenizer)
     encoder = tmp_path / "encoders" / "none"
-    encoder.mkdir(parents=True)
-    save_encoder(new_mlm_model(model_params, tokenizer), tokenizer, encoder)
-    write_phase(encoder, {"phase": 0})
     train = {"epochs": 2, "learning_rate": 1e-3, "batch_size": 4, "max_length": 32}
     raw = {
         "profile": "toy", "seed": 3, "paths": {"cache": str(tmp_path / "cache")},
