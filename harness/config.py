@@ -125,7 +125,11 @@ class SelectionParams(_Strict):
 
 
 #: TrainParams settings added later, with the default that means "as before"
-_LATER_DEFAULTS: dict[str, Any] = {"warmup_steps": None, "selection": SelectionParams()}
+_LATER_DEFAULTS: dict[str, Any] = {
+    "warmup_steps": None,
+    "selection": SelectionParams(),
+    "packing": 0,
+}
 
 
 class TrainParams(_Strict):
@@ -166,6 +170,13 @@ class TrainParams(_Strict):
     (:mod:`harness.data.batching`), so dynamic padding pads little (on the toy tasks' training
     sets, 50 computes 29-34 % fewer tokens than plain shuffled batches). 0 or 1: plain shuffled
     batches."""
+    packing: int = Field(0, ge=0)
+    """Padding-free batches (:mod:`harness.model.packing`): each batch's sequences packed into
+    rows of this many tokens (at least ``max_length``), every sequence attending only to itself
+    with its own positions; the same batches, losses and gradients as padded ones up to float
+    rounding, with a fixed width (few shapes for ``compile``). Classification and tagging
+    (single-task training and prediction); other kinds, and multi-task settings, train on
+    padded batches. 0: off (dynamically padded batches)."""
     doc_stride: int = Field(128, ge=0)
     """Extractive QA: tokens shared by consecutive windows of a long context (the fast
     tokenizer's ``stride``, as the reference ``run_qa.py``); must be below ``max_length -
@@ -185,6 +196,16 @@ class TrainParams(_Strict):
             if name in data and getattr(self, name) == default:
                 del data[name]
         return data
+
+    @model_validator(mode="after")
+    def _packing_fits(self) -> TrainParams:
+        if self.packing and self.packing < self.max_length:
+            raise ValueError(
+                f"packing is {self.packing} tokens per row but max_length is {self.max_length}: "
+                "a row must hold the longest sequence. Set packing to at least max_length, or "
+                "0 to turn it off."
+            )
+        return self
 
     @model_validator(mode="after")
     def _compile_mode_needs_compile(self) -> TrainParams:

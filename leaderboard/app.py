@@ -334,6 +334,20 @@ def page_by_difficulty(
     _download(frame, "by_difficulty", "dl_difficulty")
 
 
+def _throughput(value: Any) -> None:
+    """The run's throughput per phase (training and evaluation), as a table."""
+    record = json.loads(value) if isinstance(value, str) else None
+    if not record:
+        return
+    columns = (
+        "real_tokens", "padding_fraction", "tokens_per_s", "model_tflops_per_s", "mfu",
+        "device", "device_hours",
+    )  # fmt: skip
+    rows = [{"run": phase, **{c: part.get(c) for c in columns}} for phase, part in record.items()]
+    st.caption("throughput (model FLOPs count real tokens only; MFU against the device's peak)")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="run_throughput")
+
+
 def page_run_details(url: Url, runs: pd.DataFrame) -> None:
     run = url.choice("Run", "run", runs["run_id"].tolist(), where=st)
     row = runs[runs["run_id"] == run].iloc[0]
@@ -352,6 +366,7 @@ def page_run_details(url: Url, runs: pd.DataFrame) -> None:
         width="stretch",
         key="run_table",
     )
+    _throughput(row.get("throughput"))
     for name in ("params", "inputs", "timings", "hardware", "packages"):
         value = row[name]
         st.caption(name)

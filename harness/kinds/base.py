@@ -40,7 +40,7 @@ reading task specs, validating result files and serving the leaderboard never lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -95,6 +95,9 @@ class EvalSettings:
     max_query_length: int = 64
     max_answer_length: int = 30
     n_best: int = 20
+    packing: int = 0
+    """Predict on packed batches of rows this wide (``train.packing``; kinds that are
+    :attr:`~TaskKind.packable`), 0: padded batches."""
 
     @classmethod
     def of(cls, tp: TrainParams, evaluation: EvalParams) -> EvalSettings:
@@ -107,6 +110,7 @@ class EvalSettings:
             max_query_length=tp.max_query_length,
             max_answer_length=evaluation.max_answer_length,
             n_best=evaluation.n_best,
+            packing=tp.packing,
         )
 
     @property
@@ -143,6 +147,18 @@ def pad_sequences(features: Sequence[Feature], pad_id: int) -> Batch:
         else:
             labels[row] = feature.label
     return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+def head_attribute(model: Any, name: str) -> Any:
+    """A module of a Hugging Face head model that packed batches call directly (its
+    ``classifier``, ``dropout``); a clear error for a model built otherwise."""
+    module = getattr(model, name, None)
+    if module is None:
+        raise HarnessError(
+            f"Packed batches call the head model's '{name}', and this {type(model).__name__} "
+            "has none (XLM-R and RoBERTa heads do); set packing: 0 for this encoder."
+        )
+    return module
 
 
 def label_index(spec: TaskSpec, value: Any) -> Any:
@@ -202,6 +218,10 @@ class TaskKind:
     (:meth:`collate`, :meth:`shared_forward`)."""
     token_level: bool = False
     """Multi-task training: the labels are per token (else one per row, at position 0)."""
+    packable: bool = False
+    """Training and prediction on packed batches (``train.packing``,
+    :mod:`harness.model.packing`): one sequence per feature, scored by a head over its states
+    (:meth:`packed_head`) with :meth:`shared_loss`."""
     unanswerable: bool = False
     """Whether a spec of this kind may say ``unanswerable: true`` (examples without a gold
     answer, trained and scored as SQuAD v2.0 does)."""
@@ -272,6 +292,15 @@ class TaskKind:
         if self.token_level:
             return loss_fn(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
         return loss_fn(logits.float(), labels[:, 0])
+
+    def packed_head(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Packed batches (:attr:`packable`): the single-task head model's own head as a
+        function of per-sequence hidden states (sequences, positions, hidden): only the
+        ``<s>`` state (positions 1) for a sequence-level kind, every token's for a token-level
+        one. Returns (sequences, labels) or (sequences, positions, labels) logits."""
+        raise HarnessError(
+            f"Kind '{self.name}' cannot be trained on packed batches; set packing: 0 for it."
+        )
 
     def shared_forward(self, encoder: nn.Module, head: nn.Module, batch: Batch) -> Any:
         """Multi-task training, kinds that do not share batches: the output of ``encoder`` and

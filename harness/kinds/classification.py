@@ -10,12 +10,13 @@ logit, scored by accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.kinds.base import Example, Feature, FeatureSettings, TaskKind
+from harness.kinds.base import Example, Feature, FeatureSettings, TaskKind, head_attribute
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from harness.tasks.spec import TaskSpec
@@ -30,6 +31,7 @@ class SequenceClassification(TaskKind):
     supports_pvi = True
     multitask = True
     shares_batches = True
+    packable = True
 
     def __init__(self, name: str, pair: bool) -> None:
         self.name = name
@@ -47,6 +49,11 @@ class SequenceClassification(TaskKind):
         from harness.kinds.heads import SequenceHead
 
         return SequenceHead(hidden, labels, dropout)
+
+    def packed_head(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        # XLM-R's classification head reads the first position of (sequences, 1, hidden)
+        classifier: Any = head_attribute(model, "classifier")
+        return lambda states: classifier(states)
 
     def featurize(
         self,

@@ -10,7 +10,7 @@ XTREME evaluation scores PAN-X and UD-POS) and token accuracy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from harness.kinds.base import (
     Feature,
     FeatureSettings,
     TaskKind,
+    head_attribute,
     label_index,
 )
 
@@ -163,6 +164,7 @@ class Tagging(TaskKind):
     token_level = True
     multitask = True
     shares_batches = True
+    packable = True
 
     def check_example(self, spec: TaskSpec, example: Example, where: str) -> None:
         tokens, tags = example["tokens"], example["tags"]
@@ -186,6 +188,12 @@ class Tagging(TaskKind):
         from harness.kinds.heads import TokenHead
 
         return TokenHead(hidden, labels, dropout)
+
+    def packed_head(self, model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        # as XLM-R's token-classification forward: dropout, then the output layer, per token
+        dropout: Any = head_attribute(model, "dropout")
+        classifier: Any = head_attribute(model, "classifier")
+        return lambda states: classifier(dropout(states))
 
     def featurize(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -13,6 +14,9 @@ from harness import kinds
 from harness.data.cache import cached_featurize
 from harness.device import pick_device
 from harness.kinds.base import Batch, EvalSettings, Example, feature_length, pad_sequences
+from harness.model import throughput
+from harness.model.packing import PackedForward, collate_packed
+from harness.model.throughput import sequence_lengths
 from harness.progress import progress_bar
 from harness.tasks import TaskSpec
 
@@ -45,13 +49,21 @@ def predict(
         nullcontext(lambda _: None) if quiet else progress_bar(description, len(batches)) as advance
     ):
         for indices in batches:
-            batch = collate_fn([features[i] for i in indices])
-            output = model(
-                input_ids=batch["input_ids"].to(device),
-                attention_mask=batch["attention_mask"].to(device),
-            )
+            chosen = [features[i] for i in indices]
+            began = time.perf_counter()
+            batch = collate_fn(chosen)
+            if "segments" in batch:  # packed (harness.model.packing): every input but labels
+                output = model(**{k: v.to(device) for k, v in batch.items() if k != "labels"})
+            else:
+                output = model(
+                    input_ids=batch["input_ids"].to(device),
+                    attention_mask=batch["attention_mask"].to(device),
+                )
             logits = logits_of(output) if logits_of is not None else output.logits
             logits = logits.float().cpu()
+            meter = throughput.PREDICTION
+            meter.add((n for f in chosen for n in sequence_lengths(f)), batch["input_ids"].numel())
+            meter.seconds += time.perf_counter() - began
             for row, i in enumerate(indices):
                 out[i] = (
                     logits[row, : len(features[i].input_ids)] if logits.dim() == 3 else logits[row]
@@ -85,16 +97,13 @@ def predict_and_score(
     settings = settings or EvalSettings()
     features = cached_featurize(spec, examples, tokenizer, max_length, cache_dir, settings.features)
     pad_id = tokenizer.pad_token_id
-    logits = predict(
-        model,
-        features,
-        pad_id,
-        batch_size,
-        description,
-        lambda fs: kind.collate(fs, pad_id),
-        kind.logits,
-        quiet,
-    )
+    collate: Callable[[Sequence[Any]], Batch] = lambda fs: kind.collate(fs, pad_id)  # noqa: E731
+    runner = model
+    if settings.packing and kind.packable:
+        width, token_level = max(settings.packing, max_length), kind.token_level
+        collate = lambda fs: collate_packed(fs, width, pad_id, token_level)  # noqa: E731
+        runner = PackedForward(model, kind)
+    logits = predict(runner, features, pad_id, batch_size, description, collate, kind.logits, quiet)
     predictions = kind.decode(spec, features, logits, examples, settings, language)
     golds = kind.golds(examples)
     if predictions_out is not None:

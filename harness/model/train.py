@@ -37,6 +37,7 @@ from harness.io import (
     write_manifest,
 )
 from harness.kinds.base import IGNORE_INDEX
+from harness.model.throughput import Meter, sequence_lengths
 from harness.progress import progress_bar
 
 Batch = dict[str, torch.Tensor]
@@ -68,6 +69,13 @@ class TrainSummary:
     seconds: float
     device: str
     resumed_from_step: int = 0
+    padded_tokens: int = 0
+    """Positions the model computed (real tokens and padding; packed rows included)."""
+    check_seconds: float = 0.0
+    """Of ``seconds``, the time spent in selection checks (dev passes)."""
+    throughput: dict[str, Any] | None = None
+    """Real and padded tokens, tokens/s, model TFLOP/s and MFU of the training steps
+    (:meth:`harness.model.throughput.Meter.record`; selection checks excluded)."""
     selection: dict[str, Any] | None = None
     """With a :class:`Selection`: its checks and the selected step (:meth:`Selection.record`)."""
     oracle_state: dict[str, torch.Tensor] | None = None
@@ -79,10 +87,15 @@ class TrainSummary:
             "steps": self.steps,
             "examples_seen": self.examples_seen,
             "tokens_seen": self.tokens_seen,
+            "padded_tokens": self.padded_tokens,
             "final_loss": self.final_loss,
             "seconds": round(self.seconds, 3),
             "device": self.device,
         }
+        if self.check_seconds:
+            out["check_seconds"] = round(self.check_seconds, 3)
+        if self.throughput is not None:
+            out["throughput"] = self.throughput
         if self.selection is not None:
             out["selection"] = self.selection
         return out
@@ -467,6 +480,7 @@ def train(
     on_epoch_end: Callable[[int], None] | None = None,
     batch_order: BatchOrder | None = None,
     selection: Selection | None = None,
+    forward_module: nn.Module | None = None,
 ) -> TrainSummary:
     """Train ``model`` in place on ``features``; the model's forward must return ``.loss``.
 
@@ -479,6 +493,9 @@ def train(
     draws each epoch's batches instead of :func:`~harness.data.batching.epoch_batches` (an
     epoch is then its ``batches_per_epoch`` batches). ``selection``: best-checkpoint
     selection on dev data (:class:`Selection`); the model ends in the selected state.
+    ``forward_module``: what runs a batch in place of ``model`` (a module that wraps it, e.g.
+    :class:`~harness.model.packing.PackedForward` for packed batches); ``model`` is still what
+    is optimised, checkpointed and selected.
     """
     device = device or pick_device()
     model.to(device)
@@ -511,7 +528,8 @@ def train(
     # torch.compile wraps the same parameters: the optimizer, checkpoints and the caller all keep
     # using ``model`` itself
     mode = None if params.compile_mode == "default" else params.compile_mode
-    forward = torch.compile(model, mode=mode) if params.compile else model
+    runner = forward_module if forward_module is not None else model
+    forward = torch.compile(runner, mode=mode) if params.compile else runner
     # CUDA graph trees free a graph's outputs when the next step begins; the loop says when
     cuda_graphs = (
         params.compile and use_cuda and params.compile_mode in ("reduce-overhead", "max-autotune")
@@ -519,7 +537,9 @@ def train(
     pad_id = _pad_id(model) if params.pad_to_multiple > 1 else 0
     generators = {"data_order": generator, **(extra_generators or {})}
     start = time.perf_counter()
-    step = examples = tokens = 0
+    step = examples = tokens = padded = 0
+    meter = Meter(training=True)
+    check_seconds = 0.0
     loss_value = float("nan")
     batches: list[list[int]] | None = None
     position = 0
@@ -557,6 +577,11 @@ def train(
                 int(state["tokens"]),
             )
             loss_value = float(state["loss"])
+            padded = int(state.get("padded", 0))
+            meter.real_tokens, meter.padded_tokens = tokens, padded
+            meter.attention = int(state.get("attention", 0))
+            meter.sequences = int(state.get("sequences", 0))
+            check_seconds = float(state.get("check_seconds", 0.0))
             batches = _unflatten(state["order"], state["batch_sizes"])
             position = int(state["position"])
             chosen = state.get("selection")
@@ -586,6 +611,10 @@ def train(
             "step": step,
             "examples": examples,
             "tokens": tokens,
+            "padded": padded,
+            "attention": meter.attention,
+            "sequences": meter.sequences,
+            "check_seconds": check_seconds,
             "loss": loss_value,
             **_flatten(batches),
             "position": position,
@@ -606,8 +635,9 @@ def train(
 
     def check() -> None:
         """Score the model now (a selection check) and keep its state if it is the best."""
-        nonlocal best, since_best, stopped, best_state, oracle_best, oracle_state
+        nonlocal best, since_best, stopped, best_state, oracle_best, oracle_state, check_seconds
         assert selection is not None
+        began = time.perf_counter()
         model.eval()
         with torch.no_grad():
             score = float(selection.score())
@@ -634,6 +664,7 @@ def train(
             f"{description}: step {step}: dev {selection.metric} {score:.4f} (best "
             f"{checks[best]['score']:.4f} at step {checks[best]['step']})"
         )
+        check_seconds += time.perf_counter() - began
 
     def due() -> bool:
         if checkpointing is None or not checkpointing.enabled or step >= total_steps:
@@ -675,12 +706,18 @@ def train(
                 optimizer.zero_grad(set_to_none=True)
                 group_loss = torch.zeros((), dtype=torch.float64, device=device)
                 for indices in group:
-                    cpu_batch = collate([features[i] for i in indices])
-                    if params.pad_to_multiple > 1:
+                    chosen = [features[i] for i in indices]
+                    cpu_batch = collate(chosen)
+                    if params.pad_to_multiple > 1 and "segments" not in cpu_batch:
                         cpu_batch = pad_to_multiple(
                             cpu_batch, params.pad_to_multiple, params.max_length, pad_id
                         )
                     tokens += int(cpu_batch["attention_mask"].sum())
+                    padded += cpu_batch["input_ids"].numel()
+                    meter.add(
+                        (n for f in chosen for n in sequence_lengths(f)),
+                        cpu_batch["input_ids"].numel(),
+                    )
                     batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
                     if cuda_graphs:
                         torch.compiler.cudagraph_mark_step_begin()
@@ -726,14 +763,19 @@ def train(
             _info(f"{description}: selected the model of step {checks[best]['step']}")
         record = selection.record(checks, best, stopped)
     model.eval()
+    seconds = seconds_before + time.perf_counter() - start
+    meter.seconds = seconds - check_seconds
     return TrainSummary(
         steps=step,
         examples_seen=examples,
         tokens_seen=tokens,
         final_loss=loss_value,
-        seconds=seconds_before + time.perf_counter() - start,
+        seconds=seconds,
         device=str(device),
         resumed_from_step=resumed_from,
+        padded_tokens=padded,
+        check_seconds=check_seconds,
+        throughput=meter.record(model, device),
         selection=record,
         oracle_state=oracle_state,
     )

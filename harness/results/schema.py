@@ -98,6 +98,10 @@ class Provenance(BaseModel):
     """Best-checkpoint selection of the cell's training runs (``phase1`` / ``phase2``: metric,
     dev data, selected step, its English dev score, checks, the target-dev oracle); absent
     when the last step's model was kept (:func:`harness.stages.cells.selection_record`)."""
+    throughput: dict[str, Any] | None = None
+    """Per run of the cell (``phase1``, ``phase2``, ``evaluate``): real and padded tokens,
+    padding fraction, tokens/s, model TFLOP/s, MFU against the device's peak, device-hours
+    (:meth:`harness.model.throughput.Meter.record`)."""
 
 
 CHECKSUM_FROM_VERSION = 3

@@ -29,7 +29,7 @@ from harness.tasks import LocalSource, TaskSpec
 if TYPE_CHECKING:
     from harness.results.validate import Report
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Version 1 of the schema, as first shipped. A new database is created at version 1 and brought
 # up to date by MIGRATIONS, so every database, old or new, reaches the current schema the same way.
@@ -87,6 +87,11 @@ CREATE TABLE cell_means (
     split VARCHAR, metric VARCHAR, is_primary BOOLEAN, zero_shot_mean DOUBLE, english DOUBLE,
     n_languages BIGINT
 );
+""",
+    # per run: tokens, padding, tokens/s, model TFLOP/s and MFU of its training and evaluation
+    # (provenance.throughput); NULL for results written before it was recorded
+    4: """
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS throughput JSON;
 """,
 }
 
@@ -766,7 +771,7 @@ RUN_COLUMNS = (
     "run_id", "model", "intermediate_task", "target_task", "seed", "config_hash", "git_commit",
     "git_dirty", "harness_version", "packages", "hardware", "started_at", "finished_at",
     "source_file", "dvc_stage_hash", "inputs", "container_image", "timings", "params",
-    "exact_replication", "replication_notes",
+    "exact_replication", "replication_notes", "throughput",
 )  # fmt: skip
 SCORE_COLUMNS = ("run_id", "language", "split", "metric", "value", "n_examples")
 
@@ -787,7 +792,7 @@ def _insert(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[str, ResultFil
                 p.params_hash, p.git_commit, p.git_dirty, p.harness_version, _json(p.packages),
                 _json(p.hardware), p.started_at, p.finished_at, str(path), p.dvc_stage_hash,
                 _json(p.inputs), p.container_image, _json(p.timings), _json(p.params), exact,
-                notes,
+                notes, _json(getattr(p, "throughput", None)),
             ),
             strict=True,
         ):  # fmt: skip
@@ -808,7 +813,7 @@ def _insert(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[str, ResultFil
             "INSERT INTO runs BY NAME SELECT * REPLACE (started_at::TIMESTAMPTZ AS started_at, "
             "finished_at::TIMESTAMPTZ AS finished_at, packages::JSON AS packages, "
             "hardware::JSON AS hardware, inputs::JSON AS inputs, timings::JSON AS timings, "
-            "params::JSON AS params) FROM new_runs"
+            "params::JSON AS params, throughput::JSON AS throughput) FROM new_runs"
         )
         con.execute("INSERT INTO scores BY NAME SELECT * FROM new_scores")
     finally:

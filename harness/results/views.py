@@ -78,7 +78,7 @@ RUNS_SQL = f"""
 SELECT run_id, model, coalesce(intermediate_task, {BASELINE!r}) AS intermediate,
        target_task AS target, seed, harness_version, config_hash, params, git_commit, git_dirty,
        dvc_stage_hash, inputs, container_image, packages, hardware, timings, started_at,
-       finished_at, source_file, exact_replication, replication_notes
+       finished_at, source_file, exact_replication, replication_notes, throughput
 FROM runs ORDER BY run_id
 """
 

@@ -75,6 +75,20 @@ def training_seconds(phase2: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
+def training_throughput(phase2: dict[str, Any]) -> dict[str, Any]:
+    """Throughput of phase 2's training and, when the encoder came from phase 1, of phase 1's
+    (each run's :meth:`harness.model.throughput.Meter.record`, from its phase record)."""
+    out: dict[str, Any] = {}
+    if phase2.get("train", {}).get("throughput"):
+        out["phase2"] = phase2["train"]["throughput"]
+    encoder = Path(str(phase2.get("from", "")))
+    if (encoder / PHASE_FILE).is_file():
+        phase1 = read_phase(encoder)
+        if phase1.get("phase") == 1 and phase1.get("train", {}).get("throughput"):
+            out["phase1"] = phase1["train"]["throughput"]
+    return out
+
+
 def _selected(record: dict[str, Any]) -> dict[str, Any]:
     out = {
         key: record.get(key)
@@ -117,12 +131,14 @@ def write_cell_result(
     timings: dict[str, float],
     parameters: dict[str, Any],
     selection: dict[str, Any] | None = None,
+    throughput: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one cell's result file (and its per-example file beside it) with its provenance:
     parameters (``parameters``, hashed into the run id), DVC md5 of the input folders
     (``model_dirs`` and the task's local data), the replication check, timings and checksum.
     Every evaluated cell (evaluate and retrieve stages) writes through here; ``selection``
-    (:func:`selection_record`) goes into the provenance. Returns the result."""
+    (:func:`selection_record`) and ``throughput`` (per run: phase 1, phase 2, evaluation) go
+    into the provenance. Returns the result."""
     task = spec.name
     params_hash = stable_hash(parameters)
     inputs = _input_hashes(spec, *model_dirs)
@@ -146,6 +162,8 @@ def write_cell_result(
     )
     if selection is not None:
         provenance["selection"] = selection
+    if throughput:
+        provenance["throughput"] = throughput
     result = new_result(
         run_id(params.model.name, intermediate, task, params.seed, params_hash),
         params.model.name,

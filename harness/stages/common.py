@@ -3,6 +3,7 @@ fresh head."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ from harness.config import Params, TrainParams
 from harness.data.cache import cached_featurize
 from harness.data.sources import load_examples
 from harness.errors import HarnessError
-from harness.kinds.base import EvalSettings, Example, FeatureSettings
+from harness.kinds.base import Batch, EvalSettings, Example, FeatureSettings, TaskKind
 from harness.model.encoders import load_tokenizer
 from harness.model.heads import head_model
+from harness.model.packing import PackedForward, collate_packed
 from harness.model.predict import predict_and_score
 from harness.model.train import (
     Checkpointing,
@@ -24,6 +26,21 @@ from harness.model.train import (
 )
 from harness.seeding import seed_everything
 from harness.tasks import TaskSpec, training_spec
+
+
+def training_batches(
+    kind: TaskKind, model: Any, tp: TrainParams, pad: int
+) -> tuple[Callable[[Sequence[Any]], Batch], PackedForward | None]:
+    """How a single-task run's batches are built and run: packed (``tp.packing``, for the
+    kinds that can be: the packed collate and the :class:`PackedForward` around ``model``), or
+    the kind's padded batches run by the model itself (None)."""
+    if tp.packing and kind.packable:
+        width, token_level = tp.packing, kind.token_level
+        return (
+            lambda fs: collate_packed(fs, width, pad, token_level),
+            PackedForward(model, kind),
+        )
+    return (lambda fs: kind.collate(fs, pad)), None
 
 
 def checkpointing(params: Params, out_dir: Path) -> Checkpointing:
@@ -151,15 +168,17 @@ def fit(
         chooser = selection(
             params, tp, model, tokenizer, scored, spec if last and is_target else None
         )
+        collate, runner = training_batches(kind, model, tp, pad)
         summary = train(
             model,
             features,
-            lambda fs: kind.collate(fs, pad),
+            collate,
             tp,
             generator,
             f"{label} ({name})" if several else label,
             checkpointing=checkpointing(params, stage_dir),
             selection=chooser,
+            forward_module=runner,
         )
         summaries.append(summary.as_dict())
         oracle_state = summary.oracle_state

@@ -12,12 +12,14 @@ from typing import Any
 from harness import kinds
 from harness.config import Params
 from harness.data.sources import load_examples
+from harness.device import pick_device
 from harness.errors import HarnessError
 from harness.io import atomic_write_text
 from harness.kinds.base import EvalSettings
 from harness.model.encoders import ORACLE_DIR, load_tokenizer, read_phase
 from harness.model.heads import load_trained
 from harness.model.predict import predict_and_score
+from harness.model.throughput import prediction_record, start_prediction_meter
 from harness.provenance import now
 from harness.results.schema import ORACLE_SPLIT, example_line, score_row
 from harness.stages.cells import (
@@ -25,6 +27,7 @@ from harness.stages.cells import (
     evaluation_splits,
     selection_record,
     training_seconds,
+    training_throughput,
     write_cell_result,
 )
 from harness.tasks import Registry
@@ -46,6 +49,7 @@ def evaluate_cell(
     folder with the target-dev oracle's model (``oracle/``, ``selection.oracle``) also gets that
     model's test scores, as split ``test_oracle``."""
     started, clock = now(), time.monotonic()
+    start_prediction_meter()
     spec = registry.get(task, role="target")
     kind = kinds.of(spec)
     phase2 = read_phase(model_dir)
@@ -127,4 +131,5 @@ def evaluate_cell(
         {**training_seconds(phase2), "evaluate": round(time.monotonic() - clock, 3)},
         cell_params(params, intermediate, task),
         selection_record(phase2),
+        {**training_throughput(phase2), "evaluate": prediction_record(model, pick_device())},
     )

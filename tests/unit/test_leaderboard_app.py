@@ -34,6 +34,10 @@ def _result(intermediate: str | None, target: str, values: list[float], seed: in
     data["schema_version"] = 2
     data["provenance"]["params"] = {"seed": seed, "phase2": {"learning_rate": 3e-4}}
     data["provenance"]["timings"] = {"phase2_train": 2.0, "evaluate": 0.5}
+    data["provenance"]["throughput"] = {
+        "phase2": {"real_tokens": 5000 + seed, "tokens_per_s": 2500.0, "mfu": None},
+        "evaluate": {"real_tokens": 900, "tokens_per_s": 9000.0, "mfu": None},
+    }
     return data
 
 
@@ -74,6 +78,7 @@ MARKERS = {
     "best_table": "best intermediate task",
     "difficulty_table": "difficulty",
     "run_table": "field",
+    "throughput_table": "tokens_per_s",
 }
 
 
@@ -174,6 +179,9 @@ def test_run_details_show_provenance_and_parameters(
     assert fields["harness_version"] == "0.0.1" and fields["seed"] == "2"
     params = app.json[0].value
     assert '"learning_rate": 0.0003' in params and '"seed": 2' in params
+    speed = _frame(app, "throughput_table").set_index("run")
+    assert speed.loc["phase2", "real_tokens"] == 5002  # this run's, seed 2
+    assert speed.loc["evaluate", "tokens_per_s"] == 9000.0
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,7 @@ def test_version_one_database_is_migrated_with_its_rows(tmp_path: Path, files: l
     ingest(db, files, LANGS, SPECS)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert schema_version(con) == SCHEMA_VERSION == 4
+        assert schema_version(con) == SCHEMA_VERSION == 5
         old = con.execute(
             "SELECT harness_version, dvc_stage_hash, inputs FROM runs WHERE model = 'old'"
         ).fetchall()
@@ -255,6 +255,18 @@ def test_provenance_v2_fields_are_stored(tmp_path: Path) -> None:
     assert row is not None
     assert row[0] == "abc123" and row[2] == "sha256:feed" and row[3] == "0.25"
     assert json.loads(row[1]) == {"models/phase2/x": "d41d8cd98f00b204e9800998ecf8427e.dir"}
+
+
+def test_throughput_of_each_run_is_stored(tmp_path: Path) -> None:
+    data = result("toy_lexical")
+    record = {"real_tokens": 1200, "padding_fraction": 0.05, "tokens_per_s": 800.0, "mfu": None}
+    data["provenance"]["throughput"] = {"phase2": record, "evaluate": {"real_tokens": 300}}
+    old = result(None)  # written before throughput was recorded
+    db = tmp_path / "r.duckdb"
+    ingest(db, [write(tmp_path, "t", data), write(tmp_path, "o", old)], LANGS, SPECS)
+    rows = dict(_fetchall(db, "SELECT intermediate_task, throughput::VARCHAR FROM runs"))
+    assert json.loads(rows["toy_lexical"]) == {"phase2": record, "evaluate": {"real_tokens": 300}}
+    assert rows[None] is None
 
 
 def test_leaderboard_leaves_out_bad_harness_versions(tmp_path: Path) -> None:
@@ -591,6 +603,7 @@ def test_version_three_database_gets_its_cell_means_stored(
     con = duckdb.connect(str(db))
     con.execute("DROP TABLE cell_means")
     con.execute(f"CREATE VIEW cell_means AS {CELL_MEANS}")
+    con.execute("ALTER TABLE runs DROP COLUMN throughput")  # version 4's
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
     con = duckdb.connect(str(db), read_only=True)
@@ -606,7 +619,7 @@ def test_version_three_database_gets_its_cell_means_stored(
         "WHERE table_name = 'cell_means'",
     )
     assert kinds == [("cell_means", "BASE TABLE")]
-    assert _fetchall(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
-    assert SCHEMA_VERSION == 4
+    assert _fetchall(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert SCHEMA_VERSION == 5
     stored, live = _cell_means(db)
     assert stored == live and len(stored) == 2
