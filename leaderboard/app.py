@@ -29,13 +29,16 @@ from harness.results.views import (
     BENCHMARKS,
     LANGUAGE_GROUPINGS,
     difficulty_relation,
+    drift_marks,
     group_scores,
     language_matrix,
     load_difficulty,
+    load_replications,
     load_runs,
     load_scores,
     load_tier_count,
     overview,
+    replication_mark,
     select,
 )
 
@@ -76,6 +79,16 @@ def _scores(
     con = connect_readonly(Path(db))
     try:
         return load_scores(con, split, excluded), load_difficulty(con), load_tier_count(con)
+    finally:
+        con.close()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _replications(db: str) -> pd.DataFrame:
+    """The stored runs' replications (`harness replicate`), newest first per run."""
+    con = connect_readonly(Path(db))
+    try:
+        return load_replications(con)
     finally:
         con.close()
 
@@ -168,7 +181,7 @@ NUMBER = st.column_config.NumberColumn(format="%.2f")
 SIGNED = st.column_config.NumberColumn(format="%+.2f")
 
 
-def page_overview(rows: pd.DataFrame) -> None:
+def page_overview(rows: pd.DataFrame, replications: pd.DataFrame | None = None) -> None:
     st.subheader("Intermediate task x target task: zero-shot mean over non-English languages")
     st.caption(
         "Scores and gains in points (x100). Gain: zero-shot mean minus the baseline's (no "
@@ -179,6 +192,16 @@ def page_overview(rows: pd.DataFrame) -> None:
     table = _points(cells, ["zero_shot", "gain", "gain_low", "gain_high"])
     table["best"] = table["best"].map({True: "★", False: ""})
     table["replication"] = table["replication"].map(REPLICATION_MARKS)
+    if replications is not None and len(replications):
+        marks = drift_marks(replications)
+        table = table.merge(marks, on=["model", "intermediate", "target"], how="left")
+        table["drift_check"] = table["drift_check"].fillna("")
+        if table["drift_check"].str.startswith("⚠").any():
+            st.warning(
+                "⚠ drifted: the last `harness replicate` of a run of this cell did not "
+                "reproduce its stored scores (the cause follows the date; Run details has the "
+                "run's replications)."
+            )
     if (cells["replication"] == "not exact").any():
         st.warning(
             "⚠ marks cells with a run that is not an exact replication (uncommitted code, data "
@@ -348,7 +371,23 @@ def _throughput(value: Any) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="run_throughput")
 
 
-def page_run_details(url: Url, runs: pd.DataFrame) -> None:
+def _replication_history(run: str, replications: pd.DataFrame | None) -> None:
+    """The run's replications, newest first; a warning when the last one drifted."""
+    if replications is None or not len(replications):
+        return
+    mine = replications[replications["run_id"] == run]
+    if mine.empty:
+        return
+    if mine.iloc[0]["status"] == "drifted":
+        st.warning(replication_mark(mine.iloc[0]))
+    st.caption("replications (`harness replicate`), newest first")
+    columns = ["replicated_at", "status", "max_abs_diff", "tolerance", "rerun", "cause"]
+    st.dataframe(mine[columns], hide_index=True, width="stretch", key="run_replications")
+
+
+def page_run_details(
+    url: Url, runs: pd.DataFrame, replications: pd.DataFrame | None = None
+) -> None:
     run = url.choice("Run", "run", runs["run_id"].tolist(), where=st)
     row = runs[runs["run_id"] == run].iloc[0]
     fields = (
@@ -367,6 +406,7 @@ def page_run_details(url: Url, runs: pd.DataFrame) -> None:
         key="run_table",
     )
     _throughput(row.get("throughput"))
+    _replication_history(run, replications)
     for name in ("params", "inputs", "timings", "hardware", "packages"):
         value = row[name]
         st.caption(name)
@@ -410,11 +450,15 @@ def main() -> None:
         st.warning(str(exc))
         url.publish()
         return
+    try:
+        replications = _replications(str(db))
+    except HarnessError:  # replaced since the runs query: the pages show no replications
+        replications = None
     chosen_seed = None if seed == MEAN else int(seed)
     rows = select(scores, model, benchmark, chosen_seed)
     url.publish()
     if page == "Run details":
-        page_run_details(url, runs[runs["model"] == model])
+        page_run_details(url, runs[runs["model"] == model], replications)
         url.publish()
         return
     if rows.empty:
@@ -423,7 +467,9 @@ def main() -> None:
         )
         return
     if page == "Overview":
-        page_overview(rows)
+        if replications is not None and chosen_seed is not None:
+            replications = replications[replications["seed"] == chosen_seed]
+        page_overview(rows, replications)
     elif page == "By language":
         page_by_language(
             url, select(scores, model, benchmark, chosen_seed, include_train_language=True)

@@ -6,13 +6,19 @@ function. User errors (:class:`HarnessError`) print a message and exit with stat
 
 from __future__ import annotations
 
+import os
 import sys
 
-from harness.cli import acquire, pipeline, results, sweep, tasks
+# OpenMP threads that wait for work sleep instead of spinning (before torch loads libgomp): a
+# spinning thread of a 2-thread stage holds a core that a stage beside it needs, which made
+# the quickstart crawl on busy machines (RELIABILITY.md, "CPU threads"). Results are unchanged.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from harness.cli import acquire, pipeline, replicate, results, sweep, tasks
 from harness.cli.app import app
 from harness.errors import HarnessError
 
-__all__ = ["acquire", "app", "main", "pipeline", "results", "sweep", "tasks"]
+__all__ = ["acquire", "app", "main", "pipeline", "replicate", "results", "sweep", "tasks"]
 
 
 def main() -> None:

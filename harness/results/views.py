@@ -38,13 +38,16 @@ __all__ = [
     "Correlation",
     "bootstrap_mean_interval",
     "difficulty_relation",
+    "drift_marks",
     "group_scores",
     "language_matrix",
     "load_difficulty",
+    "load_replications",
     "load_runs",
     "load_scores",
     "load_tier_count",
     "overview",
+    "replication_mark",
     "replication_status",
     "resource_band",
     "select",
@@ -82,6 +85,24 @@ SELECT run_id, model, coalesce(intermediate_task, {BASELINE!r}) AS intermediate,
 FROM runs ORDER BY run_id
 """
 
+REPLICATIONS_SQL = f"""
+SELECT p.run_id, r.model, coalesce(r.intermediate_task, {BASELINE!r}) AS intermediate,
+       r.target_task AS target, r.seed, p.replicated_at, p.status, p.max_abs_diff, p.tolerance,
+       p.rerun, p.cause, p.git_commit, p.harness_version,
+       row_number() OVER (PARTITION BY p.run_id ORDER BY p.replicated_at DESC) = 1 AS latest
+FROM replications p
+JOIN runs r ON r.run_id = p.run_id AND r.config_hash = p.config_hash
+     AND (p.stored_finished_at IS NULL OR p.stored_finished_at = r.finished_at)
+ORDER BY p.run_id, p.replicated_at DESC
+"""
+"""Every replication of a stored run (``harness replicate``) that still describes it: same
+configuration, same stored result (a run replaced since is not marked by its predecessor's
+replications); ``latest`` flags each run's last one."""
+REPLICATION_COLUMNS = (
+    "run_id", "model", "intermediate", "target", "seed", "replicated_at", "status",
+    "max_abs_diff", "tolerance", "rerun", "cause", "git_commit", "harness_version", "latest",
+)  # fmt: skip
+
 DIFFICULTY_SQL = """
 SELECT name AS task, 'constructed rank' AS measure, CAST(difficulty_rank AS DOUBLE) AS value
 FROM tasks WHERE role = 'intermediate' AND difficulty_rank IS NOT NULL
@@ -104,6 +125,43 @@ def load_scores(
 
 def load_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(RUNS_SQL).df()
+
+
+def load_replications(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Replications of the stored runs, newest first per run (:data:`REPLICATIONS_SQL`); empty
+    for a database where none was recorded yet."""
+    from harness.results.replications import has_replications
+
+    if not has_replications(con):
+        return pd.DataFrame(columns=list(REPLICATION_COLUMNS))
+    return con.execute(REPLICATIONS_SQL).df()
+
+
+def replication_mark(row: pd.Series | dict[str, object]) -> str:
+    """How the leaderboard shows one replication: ``⚠ drifted on 2026-12-08: <cause>``,
+    ``✓ exact on 2026-12-08``, ``≈ within tolerance on 2026-12-08``."""
+    when = pd.Timestamp(row["replicated_at"]).strftime("%Y-%m-%d")
+    status = str(row["status"])
+    if status == "drifted":
+        return f"⚠ drifted on {when}: {row['cause'] or 'see the replication report'}"
+    sign = "✓" if status == "exact" else "≈"
+    return f"{sign} {status} on {when}"
+
+
+def drift_marks(replications: pd.DataFrame) -> pd.DataFrame:
+    """Per cell (model, intermediate, target): the mark of its runs' last replications (one per
+    seed): the latest drift if any seed's last replication drifted, else the latest
+    replication; cells never replicated have no row."""
+    columns = ["model", "intermediate", "target", "drift_check"]
+    last = replications[replications["latest"].astype(bool)] if len(replications) else None
+    if last is None or last.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for key, group in last.groupby(["model", "intermediate", "target"], sort=True):
+        drifted = group[group["status"] == "drifted"]
+        chosen = (drifted if len(drifted) else group).sort_values("replicated_at").iloc[-1]
+        out.append(dict(zip(columns[:3], key, strict=True), drift_check=replication_mark(chosen)))
+    return pd.DataFrame(out, columns=columns)
 
 
 def load_difficulty(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
