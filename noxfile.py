@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from types import ModuleType
 
@@ -58,8 +57,9 @@ def repro(session: nox.Session) -> None:
     finds nothing left to do, and the leaderboard table."""
     _install(session)
     session.run("harness", "data")
-    jobs = str(os.cpu_count() or 1)  # params.yaml's compute.threads is 1: one stage per core
-    session.run("harness", "sweep", "--executor", "local", "--jobs", jobs, *session.posargs)
+    # as many stages at once as their threads (compute.threads) fit the cores available to
+    # this process (CPU affinity within the cgroup's quota): harness/launch/cores.py
+    session.run("harness", "sweep", "--executor", "local", *session.posargs)
     session.run("dvc", "repro")
     session.run("harness", "leaderboard")
     session.log("Results in results/xtransfer.duckdb. Serve the leaderboard: nox -s leaderboard")

@@ -174,9 +174,10 @@ class TrainParams(_Strict):
     """Padding-free batches (:mod:`harness.model.packing`): each batch's sequences packed into
     rows of this many tokens (at least ``max_length``), every sequence attending only to itself
     with its own positions; the same batches, losses and gradients as padded ones up to float
-    rounding, with a fixed width (few shapes for ``compile``). Classification and tagging
-    (single-task training and prediction); other kinds, and multi-task settings, train on
-    padded batches. 0: off (dynamically padded batches)."""
+    rounding, with a fixed width (few shapes for ``compile``). Classification and tagging:
+    single-task training and prediction, and a multi-task setting's batches of such rows (its
+    multiple-choice and QA batches, and its dev passes, stay padded). 0: off (dynamically
+    padded batches)."""
     doc_stride: int = Field(128, ge=0)
     """Extractive QA: tokens shared by consecutive windows of a long context (the fast
     tokenizer's ``stride``, as the reference ``run_qa.py``); must be below ``max_length -
@@ -244,9 +245,12 @@ class ComputeParams(_Strict):
     threads: int = Field(1, ge=1)
     """CPU threads of every stage process (torch intra-op threads). On a CPU, floating-point
     results depend on the thread count (the order of reductions), so it is a parameter of every
-    stage that computes with the model: the same count gives bit-identical results. `harness
-    sweep --jobs N` runs N stages at once; N x threads should not exceed the cores (on the
-    2-core toy machine: threads 1, --jobs 2). On a GPU it only sets host-side threads."""
+    stage that computes with the model: the same count gives bit-identical results, whatever
+    the cores of the machine (a stage with more threads than cores warns, and runs slower).
+    `harness sweep --executor local` starts stages only while the threads of the running ones
+    fit the cores available to it (CPU affinity within the cgroup's quota; `--cores` to
+    override, `--jobs` caps the count): on the 2-core toy machine, two 1-thread stages at once.
+    On a GPU it only sets host-side threads."""
     tf32: bool = True
     """On CUDA, float32 matrix products on TF32 tensor cores (Ampere and newer): faster, with a
     10-bit mantissa inside the products. Results differ from full float32, hence a parameter."""

@@ -65,6 +65,8 @@ class StageJob:
     digest: str | None = None
     max_requeues: int = 3
     runner: ForkRunner | None = field(default=None, repr=False, compare=False)
+    threads: int = 1
+    """CPU threads the stage computes with (what a local sweep reserves of its cores for it)."""
 
     def __post_init__(self) -> None:
         self._reset()

@@ -27,7 +27,11 @@ Fork safety, and why results are bit-identical to separate processes:
   every child inheriting the zygote's (every stage seeds its own anyway).
 * The zygote runs with the stage environment, its stdout and stderr not terminals (as a stage's
   are: its log file), so what libraries read at import time (environment variables, rich's
-  colour detection) is what a stage process would read.
+  colour detection) is what a stage process would read. Its thread environment
+  (:func:`harness.launch.cores.thread_environment`) is that of a ``compute.threads`` stage:
+  OpenMP's wait policy and OpenBLAS's pool size are read when the libraries load, so every
+  forked stage has those; what is read later (the ``tokenizers`` pool) is the stage's own, and
+  torch's intra-op threads are what the stage sets (``pretrain.threads`` included).
 * The zygote imports ``harness`` from where the ``harness`` script on the stages' ``PATH`` would
   (its ``sys.path[0]`` is the script's folder), and the sweep uses it only when that script
   belongs to the sweep's own interpreter.

@@ -35,3 +35,27 @@ def leaderboard(
     English score, and the gain of the zero-shot mean over the baseline (``none``). Runs made by
     a harness version in ``exclude_versions`` (known-bad releases) are left out."""
     return con.execute(LEADERBOARD_SQL, [split, list(exclude_versions)]).df()
+
+
+MEASURED_RATES_SQL = """
+SELECT task, median(rate) AS rate, count(*) AS runs, any_value(device) AS device
+FROM (
+    SELECT intermediate_task AS task,
+           CAST(throughput->'$.phase1.tokens_per_s' AS DOUBLE) AS rate,
+           throughput->>'$.phase1.device' AS device
+    FROM runs WHERE model = ? AND intermediate_task IS NOT NULL
+    UNION ALL
+    SELECT target_task, CAST(throughput->'$.phase2.tokens_per_s' AS DOUBLE),
+           throughput->>'$.phase2.device'
+    FROM runs WHERE model = ?
+)
+WHERE rate > 0
+GROUP BY task ORDER BY task
+"""
+
+
+def measured_training_rates(con: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
+    """Per task, the median real training tokens/s of the stored runs of ``model`` (phase 1 of
+    an intermediate task, phase 2 of a target; each run's ``throughput`` record), how many
+    runs, and a device they ran on (``harness plan --measured``)."""
+    return con.execute(MEASURED_RATES_SQL, [model, model]).df()
