@@ -1,7 +1,10 @@
 """Training and evaluation throughput of the harness against the reference approach.
 
-Reference approach (the XTREME reference scripts): Hugging Face ``Trainer`` with every sequence
-padded to the maximum length. Harness: :func:`harness.model.train.train` (dynamic padding) and
+Reference approaches: Hugging Face ``Trainer`` with every sequence padded to the maximum length
+(the XTREME reference scripts), and the best-configured ``Trainer``: dynamic padding with its
+length-grouped sampler (``train_sampling_strategy="group_by_length"``, formerly
+``group_by_length=True``). Harness: :func:`harness.model.train.train` (length-grouped batches,
+dynamic padding; and packed, padding-free rows: ``train.packing``) and
 :func:`harness.model.predict.predict` (length-sorted batches, dynamic padding). Both train the same
 model configuration from the same initial weights, on the same data with an XNLI-like length
 distribution, for the same number of steps, batch size and learning rate; both models are then
@@ -31,12 +34,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks._report import record  # noqa: E402
+from harness import kinds  # noqa: E402
 from harness.config import TrainParams  # noqa: E402
 from harness.device import pick_device  # noqa: E402
 from harness.kinds.base import Feature  # noqa: E402
-from harness.kinds.base import pad_sequences as collate  # noqa: E402
 from harness.model.predict import predict  # noqa: E402
 from harness.model.train import train  # noqa: E402
+from harness.stages.common import training_batches  # noqa: E402
 
 SIZES = {
     "toy": {"hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
@@ -87,23 +91,50 @@ def accuracy(model: Any, features: list[Feature]) -> float:
 
 
 def run_harness(
-    model: Any, features: list[Feature], steps: int, batch: int, lr: float, group: int = 50
+    model: Any,
+    features: list[Feature],
+    steps: int,
+    batch: int,
+    lr: float,
+    group: int = 50,
+    packing: int = 0,
 ) -> float:
     params = TrainParams(
         epochs=steps * batch / len(features), learning_rate=lr, batch_size=batch,
-        max_length=MAX_LENGTH, warmup_ratio=0.1, group_by_length=group,
+        max_length=MAX_LENGTH, warmup_ratio=0.1, group_by_length=group, packing=packing,
     )  # fmt: skip
     generator = torch.Generator()
     generator.manual_seed(0)
+    kind = kinds.get("pair_classification")
+    collate_fn, runner = training_batches(kind, model, params, PAD)
     started = time.perf_counter()
-    summary = train(model, features, lambda fs: collate(fs, PAD), params, generator, "harness")
+    summary = train(
+        model, features, collate_fn, params, generator, "harness", forward_module=runner
+    )
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     assert summary.steps == steps, summary
     return time.perf_counter() - started
 
 
-def run_trainer(model: Any, features: list[Feature], steps: int, batch: int, lr: float) -> float:
+def dynamic_padding(rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """What ``DataCollatorWithPadding`` does for these rows: pad to the batch's longest."""
+    width = max(len(r["input_ids"]) for r in rows)
+    ids = torch.full((len(rows), width), PAD, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+        mask[i, : len(r["input_ids"])] = 1
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "labels": torch.tensor([r["labels"] for r in rows]),
+    }
+
+
+def run_trainer(
+    model: Any, features: list[Feature], steps: int, batch: int, lr: float, grouped: bool = False
+) -> float:
     from transformers import Trainer, TrainingArguments, default_data_collator
 
     padded = []
@@ -111,16 +142,20 @@ def run_trainer(model: Any, features: list[Feature], steps: int, batch: int, lr:
         ids = f.input_ids + [PAD] * (MAX_LENGTH - len(f.input_ids))
         mask = [1] * len(f.input_ids) + [0] * (MAX_LENGTH - len(f.input_ids))
         padded.append({"input_ids": ids, "attention_mask": mask, "labels": f.label})
+    if grouped:  # the best-configured peer: length-grouped sampler and dynamic padding
+        padded = [{"input_ids": f.input_ids, "labels": f.label} for f in features]
     args = TrainingArguments(
         output_dir=str(Path("/tmp") / "xtransfer-bench-trainer"), per_device_train_batch_size=batch,
         max_steps=steps, learning_rate=lr, warmup_steps=round(0.1 * steps), weight_decay=0.01,
         max_grad_norm=1.0, logging_strategy="no", save_strategy="no", report_to=[],
         dataloader_num_workers=0, seed=0, bf16=torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(), disable_tqdm=True,
+        train_sampling_strategy="group_by_length" if grouped else "random",
     )  # fmt: skip
     trainer = Trainer(
-        model=model, args=args, train_dataset=padded, data_collator=default_data_collator
-    )
+        model=model, args=args, train_dataset=padded,
+        data_collator=dynamic_padding if grouped else default_data_collator,
+    )  # fmt: skip
     started = time.perf_counter()
     trainer.train()
     if torch.cuda.is_available():
@@ -154,6 +189,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--eval-examples", type=int, default=2000)
+    parser.add_argument("--packing", type=int, default=256, help="packed row width")
     args = parser.parse_args()
     train_features = make_features(args.steps * args.batch, seed=1)
     held_out = make_features(args.eval_examples, seed=2)
@@ -164,10 +200,17 @@ def main() -> None:
     ours_s = run_harness(ours, train_features, args.steps, args.batch, args.lr)
     plain = copy.deepcopy(initial)  # dynamic padding without length grouping
     plain_s = run_harness(plain, train_features, args.steps, args.batch, args.lr, group=0)
+    packed = copy.deepcopy(initial)  # padding-free rows of 256 tokens, same batches
+    packed_s = run_harness(
+        packed, train_features, args.steps, args.batch, args.lr, packing=args.packing
+    )
     reference = copy.deepcopy(initial)
     ref_s = run_trainer(reference, train_features, args.steps, args.batch, args.lr)
+    peer = copy.deepcopy(initial)
+    peer_s = run_trainer(peer, train_features, args.steps, args.batch, args.lr, grouped=True)
     ours_acc, ref_acc = accuracy(ours, held_out), accuracy(reference, held_out)
-    plain_acc = accuracy(plain, held_out)
+    plain_acc, packed_acc = accuracy(plain, held_out), accuracy(packed, held_out)
+    peer_acc = accuracy(peer, held_out)
 
     eval_tokens = sum(len(f.input_ids) for f in held_out)
     started = time.perf_counter()
@@ -195,6 +238,16 @@ def main() -> None:
         print(f"{name:34}{a:>12,.0f}{b:>12,.0f}{a / b:>7.2f}x")
     print(f"{'held-out accuracy after training':34}{ours_acc:>12.3f}{ref_acc:>12.3f}")
     print(f"{'  ... without length grouping':34}{plain_acc:>12.3f}")
+    print(f"against the best-configured peer (Trainer, {'group_by_length':>15} + dynamic padding)")
+    peer_rows = [
+        ("training tokens/s, length-grouped", real_tokens / ours_s, real_tokens / peer_s),
+        ("training tokens/s, packed rows", real_tokens / packed_s, real_tokens / peer_s),
+    ]
+    for name, a, b in peer_rows:
+        print(f"{name:34}{a:>12,.0f}{b:>12,.0f}{a / b:>7.2f}x")
+    print(f"{'held-out accuracy':34}{ours_acc:>12.3f}{peer_acc:>12.3f}")
+    print(f"{'  ... packed':34}{packed_acc:>12.3f}")
+    best_s = min(ours_s, packed_s)
 
     bench = f"training ({device.type}, {args.size} model)"
     record(bench, "training tokens/s, harness vs padded Trainer", real_tokens / ours_s, "tok/s",
@@ -203,6 +256,13 @@ def main() -> None:
            baseline=real_tokens / ref_s)  # fmt: skip
     record(bench, "held-out accuracy after training (equal: within 0.01)", ours_acc, "acc",
            baseline=ref_acc, at_least=ref_acc - 0.01)  # fmt: skip
+    record(bench, "training tokens/s, harness (best of grouped, packed) vs group_by_length "
+           "Trainer", real_tokens / best_s, "tok/s", baseline=real_tokens / peer_s,
+           at_least=1.3, target_on="ratio")  # fmt: skip
+    record(bench, "... packed rows (packing 256) vs group_by_length Trainer",
+           real_tokens / packed_s, "tok/s", baseline=real_tokens / peer_s)  # fmt: skip
+    record(bench, "held-out accuracy, packed vs group_by_length Trainer (within 0.01)",
+           packed_acc, "acc", baseline=peer_acc, at_least=peer_acc - 0.01)  # fmt: skip
     record(bench, "evaluation examples/s, length-sorted vs padded", len(held_out) / eval_ours,
            "ex/s", baseline=len(held_out) / eval_ref, at_least=2.0, target_on="ratio")  # fmt: skip
 

@@ -21,6 +21,7 @@ from harness import kinds
 from harness.device import attention_implementation
 from harness.errors import HarnessError
 from harness.kinds.base import IGNORE_INDEX
+from harness.model.packing import collate_packed, packed_states
 from harness.tasks import TaskSpec
 
 
@@ -141,11 +142,21 @@ class MultitaskModel(nn.Module):
             heads.append(head)
         self.heads = nn.ModuleList(heads)
 
-    def collate(self, items: Sequence[TaskFeature], pad_id: int) -> dict[str, torch.Tensor]:
+    def collate(
+        self, items: Sequence[TaskFeature], pad_id: int, packing: int = 0
+    ) -> dict[str, torch.Tensor]:
         """A training batch of ``items``: rows of tasks that share batches mixed
-        (:func:`collate_multitask`), or the rows of one other task by its kind's collate."""
+        (:func:`collate_multitask`; with ``packing``, packed into rows of that width:
+        :func:`~harness.model.packing.collate_packed`), or the rows of one other task by its
+        kind's collate."""
         present = sorted({item.task for item in items})
         if all(self.shares_batches[t] for t in present):
+            if packing:
+                token_level = any(self.kinds[t].token_level for t in present)
+                features = [item.feature for item in items]
+                batch = collate_packed(features, packing, pad_id, token_level)
+                batch["task"] = torch.tensor([item.task for item in items], dtype=torch.long)
+                return batch
             return collate_multitask(items, pad_id)
         self._one_task(present)
         batch = self.kinds[present[0]].collate([item.feature for item in items], pad_id)
@@ -166,9 +177,15 @@ class MultitaskModel(nn.Module):
         attention_mask: torch.Tensor,
         task: torch.Tensor,
         labels: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        segments: torch.Tensor | None = None,
+        gather: torch.Tensor | None = None,
         **targets: torch.Tensor,
     ) -> SimpleNamespace:
         present = torch.unique(task).tolist()
+        if segments is not None and gather is not None:  # a packed batch (collate, packing)
+            states = packed_states(self.encoder, input_ids, position_ids, segments, gather)
+            return self._shared_heads(states, task, labels, present)
         if not all(self.shares_batches[t] for t in present):
             self._one_task(present)
             t = present[0]
@@ -180,6 +197,16 @@ class MultitaskModel(nn.Module):
             )
             return output
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+        return self._shared_heads(states, task, labels, present)
+
+    def _shared_heads(
+        self,
+        states: torch.Tensor,
+        task: torch.Tensor,
+        labels: torch.Tensor | None,
+        present: Sequence[int],
+    ) -> SimpleNamespace:
+        """Each task's rows of ``states`` (rows, positions, hidden) through its head and loss."""
         total = states.new_zeros(())
         logits: list[torch.Tensor] = []
         for t in present:

@@ -62,12 +62,15 @@ def collate_packed(
     token). Keys: ``input_ids``, ``position_ids``, ``segments`` (the sequence's index in the
     batch at each position, -1 at padding) and ``attention_mask`` (1 at real tokens), all
     (rows, width); ``gather`` (sequences, positions): the flat row-major position of each
-    sequence's tokens (only its first, ``<s>``, for a sequence-level kind), padded with the
+    sequence's tokens (only its first, ``<s>``, unless ``token_level``), padded with the
     position of its first token; ``labels`` (sequences, positions) as
-    :meth:`~harness.kinds.base.TaskKind.shared_loss` reads them (a class at position 0, or per
-    token; :data:`IGNORE_INDEX` elsewhere). ``rows_multiple`` rounds the rows up with empty
-    rows (fewer shapes)."""
+    :meth:`~harness.kinds.base.TaskKind.shared_loss` reads them: a class at position 0 (a
+    feature labelled by a class), or one per token (labelled per token; needs
+    ``token_level``), :data:`IGNORE_INDEX` elsewhere. A multi-task batch may mix both.
+    ``rows_multiple`` rounds the rows up with empty rows (fewer shapes)."""
     lengths = [len(f.input_ids) for f in features]
+    if not token_level and any(isinstance(f.label, list) for f in features):
+        raise ValueError("a feature with per-token labels in a sequence-level packed batch")
     layout = pack_rows(lengths, width)
     n_rows = -(-len(layout) // rows_multiple) * rows_multiple
     input_ids = torch.full((n_rows, width), pad_id, dtype=torch.long)
@@ -89,6 +92,7 @@ def collate_packed(
             label = features[i].label
             if token_level:
                 gather[i, :n] = torch.arange(flat, flat + n)
+            if isinstance(label, list):
                 labels[i, :n] = torch.tensor(label, dtype=torch.long)
             else:
                 labels[i, 0] = int(label)
@@ -118,6 +122,23 @@ def block_mask(segments: torch.Tensor, additive: bool, dtype: torch.dtype) -> to
     return mask.masked_fill(~allowed, torch.finfo(dtype).min)
 
 
+def packed_states(
+    encoder: Any,
+    input_ids: torch.Tensor,
+    position_ids: torch.Tensor | None,
+    segments: torch.Tensor,
+    gather: torch.Tensor,
+) -> torch.Tensor:
+    """The encoder's last hidden states on a packed batch, gathered per sequence: (sequences,
+    positions, hidden)."""
+    config: Any = encoder.config
+    additive = getattr(config, "_attn_implementation", "eager") != "sdpa"
+    mask = block_mask(segments, additive, encoder.embeddings.word_embeddings.weight.dtype)
+    states = encoder(input_ids=input_ids, attention_mask=mask, position_ids=position_ids)[0]
+    flat = states.reshape(-1, states.shape[-1])
+    return flat[gather.reshape(-1)].reshape(*gather.shape, -1)
+
+
 class PackedForward(nn.Module):
     """The forward pass of a single-task head model (``AutoModelFor...`` of a packable kind)
     on packed batches (:func:`collate_packed`): the encoder over the rows with a block-diagonal
@@ -133,8 +154,6 @@ class PackedForward(nn.Module):
         self.model = model
         self.kind = kind
         self.head = kind.packed_head(model)
-        config: Any = model.config
-        self.additive = getattr(config, "_attn_implementation", "eager") != "sdpa"
 
     def forward(
         self,
@@ -145,11 +164,9 @@ class PackedForward(nn.Module):
         labels: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,  # the real-token mask: counted, not used
     ) -> SimpleNamespace:
-        base: Any = self.model.base_model
-        mask = block_mask(segments, self.additive, base.embeddings.word_embeddings.weight.dtype)
-        states = base(input_ids=input_ids, attention_mask=mask, position_ids=position_ids)[0]
-        flat = states.reshape(-1, states.shape[-1])
-        per_sequence = flat[gather.reshape(-1)].reshape(*gather.shape, -1)
+        per_sequence = packed_states(
+            self.model.base_model, input_ids, position_ids, segments, gather
+        )
         logits = self.head(per_sequence)
         loss = self.kind.shared_loss(logits, labels) if labels is not None else None
         return SimpleNamespace(loss=loss, logits=logits)

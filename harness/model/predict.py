@@ -99,7 +99,9 @@ def predict_and_score(
     pad_id = tokenizer.pad_token_id
     collate: Callable[[Sequence[Any]], Batch] = lambda fs: kind.collate(fs, pad_id)  # noqa: E731
     runner = model
-    if settings.packing and kind.packable:
+    # packed prediction calls a Hugging Face head model's own modules; a multi-task model's
+    # task view (harness.model.heads.TaskView) predicts on padded batches
+    if settings.packing and kind.packable and hasattr(model, "base_model"):
         width, token_level = max(settings.packing, max_length), kind.token_level
         collate = lambda fs: collate_packed(fs, width, pad_id, token_level)  # noqa: E731
         runner = PackedForward(model, kind)

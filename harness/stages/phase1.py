@@ -143,7 +143,7 @@ def run_multitask(
     summary = train(
         model,
         mixed,
-        lambda items: model.collate(items, pad),
+        lambda items: model.collate(items, pad, setting.packing),
         setting,
         generator,
         f"phase 1: {name}",

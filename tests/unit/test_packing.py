@@ -228,3 +228,33 @@ def test_a_packed_training_run_ends_where_the_padded_one_does(token_level: bool)
     )
     for a, b in zip(packed_logits, padded_logits, strict=True):
         torch.testing.assert_close(a, b, **TOL)
+
+
+def test_a_multitask_batch_of_classification_and_tagging_rows_packs_exactly() -> None:
+    from transformers import XLMRobertaModel
+
+    from harness.model.heads import MultitaskModel, TaskFeature
+    from tests.conftest import kind_spec
+
+    specs = [
+        kind_spec("pair_classification", "nli", ["a", "b", "c"]),
+        kind_spec("tagging", "pos", ["X", "Y", "Z"]),
+    ]
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        encoder = XLMRobertaModel(_config("eager"), add_pooling_layer=False)
+        models.append(MultitaskModel(encoder, specs, seed=1))
+    items = [TaskFeature(0, f) for f in _features(7, token_level=False, seed=8)]
+    items += [TaskFeature(1, f) for f in _features(6, token_level=True, seed=9)]
+    padded = models[0](**models[0].collate(items, PAD))
+    packed_batch = models[1].collate(items, PAD, packing=64)
+    assert "segments" in packed_batch and packed_batch["task"].tolist() == [0] * 7 + [1] * 6
+    packed = models[1](**packed_batch)
+    assert packed.loss.item() == pytest.approx(padded.loss.item(), rel=1e-5)
+    packed.loss.backward()
+    padded.loss.backward()
+    grads = dict(models[0].named_parameters())
+    for name, param in models[1].named_parameters():
+        if param.grad is not None:
+            torch.testing.assert_close(param.grad, grads[name].grad, **TOL, msg=name)
