@@ -88,7 +88,7 @@ def _replications(db: str) -> pd.DataFrame:
     """The stored runs' replications (`harness replicate`), newest first per run."""
     con = connect_readonly(Path(db))
     try:
-        return load_replications(con)
+        return load_replications(con, Path(db))
     finally:
         con.close()
 

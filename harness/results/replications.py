@@ -16,15 +16,17 @@ under a million examples.
 The **differences** are what the two provenances record differently (parameters, input data,
 package versions, hardware and device, code version, container image), in that order: the
 first ones are the likelier causes of a drift. The outcome of each cell goes to the database's
-``replications`` table (schema version 6) through the store's
-one safe write path (:func:`harness.results.store.write_transaction`); the leaderboard marks a
-cell whose last replication drifted.
+``replications`` table of a sidecar database beside the results database (:func:`sidecar`;
+not a DVC output, so re-ingesting loses none of them), under the results database's writer
+lock; the leaderboard marks a cell whose last replication drifted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ import duckdb
 
 from harness.errors import HarnessError
 from harness.results.schema import ResultFile, run_key
-from harness.results.store import MIGRATIONS, write_transaction
+from harness.results.store import _write_lock
 
 DEFAULT_TOLERANCE = 1e-6
 """Largest absolute score difference still counted as a replication (0-1 scale)."""
@@ -41,11 +43,26 @@ STATUSES = ("exact", "within tolerance", "drifted", "failed")
 """Outcomes of a cell: ``failed`` when its re-run stopped with an error (nothing compared)."""
 DRIFTED = "drifted"
 
-REPLICATIONS_TABLE = MIGRATIONS[5]
+REPLICATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS replications (
+    run_id VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, stored_finished_at TIMESTAMPTZ,
+    replicated_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL, max_abs_diff DOUBLE,
+    tolerance DOUBLE NOT NULL, rerun VARCHAR NOT NULL, cause VARCHAR, differences JSON,
+    git_commit VARCHAR, git_dirty BOOLEAN, harness_version VARCHAR, packages JSON,
+    hardware JSON, report VARCHAR, PRIMARY KEY (run_id, replicated_at)
+);
+"""
 """One row per replication of a stored run (``run_id`` and ``config_hash`` as in ``runs``;
 ``stored_finished_at`` the stored result's ``finished_at``, which tells a run replaced since
-from the one replicated). Created by the schema's migration to version 6; readers of an older
-database (not migrated yet) see no replications."""
+from the one replicated). It lives in the sidecar database (:func:`sidecar`), not in the
+results database: that one is a DVC output, which `dvc repro` deletes and rebuilds whenever the
+ingest stage re-runs, and which would read as modified (`dvc status`) after each recording."""
+
+
+def sidecar(db_path: Path) -> Path:
+    """The database of ``db_path``'s replications, beside it (``xtransfer.duckdb`` ->
+    ``xtransfer.replications.duckdb``)."""
+    return db_path.with_name(f"{db_path.stem}.replications{db_path.suffix or '.duckdb'}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,25 +301,40 @@ def _row(cell: Mapping[str, Any], report: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def record(db_path: Path, report: Mapping[str, Any], lock_timeout_s: float = 600.0) -> int:
-    """Record the compared cells of ``report`` (not the failed ones) in the database's
-    ``replications`` table, in one transaction through the store's safe write path; returns the
-    count. A database held by another writer for ``lock_timeout_s``, or any failed write,
-    leaves it unchanged and raises :class:`HarnessError` saying the report still has them."""
+    """Record the compared cells of ``report`` (not the failed ones) in the ``replications``
+    table of ``db_path``'s sidecar database (:func:`sidecar`), in one transaction, under the
+    results database's writer lock (no ingest runs meanwhile); returns the count. A lock held by
+    another writer for ``lock_timeout_s``, or a failed write, leaves both databases as they
+    were and raises :class:`HarnessError` saying the report still has the outcomes."""
     rows = [_row(c, report) for c in report["cells"] if c["status"] != "failed"]
     if not rows:
         return 0
+    target = sidecar(db_path)
     try:
-        with write_transaction(db_path, lock_timeout_s) as con:
-            con.execute(REPLICATIONS_TABLE)
-            con.executemany(
-                "INSERT OR REPLACE INTO replications VALUES "
-                "(?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?, ?::JSON, "
-                "?::JSON, ?)",
-                rows,
-            )
+        with _write_lock(db_path, lock_timeout_s):
+            try:
+                con = duckdb.connect(str(target))
+            except (duckdb.Error, OSError) as exc:
+                raise HarnessError(f"Could not open '{target}': {exc}") from exc
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(REPLICATIONS_TABLE)
+                con.executemany(
+                    "INSERT OR REPLACE INTO replications VALUES "
+                    "(?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?::JSON, ?, ?, ?, "
+                    "?::JSON, ?::JSON, ?)",
+                    rows,
+                )
+                con.execute("COMMIT")
+            except (duckdb.Error, OSError) as exc:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise HarnessError(f"Writing to '{target}' failed: {exc}") from exc
+            finally:
+                con.close()
     except HarnessError as exc:
         raise HarnessError(
-            f"The replication outcomes were not recorded in '{db_path}' (nothing in it "
+            f"The replication outcomes were not recorded in '{target}' (nothing in it "
             f"changed); the report '{report.get('report')}' has them. {exc}"
         ) from exc
     return len(rows)
@@ -319,9 +351,23 @@ def stored_identity(result: ResultFile) -> dict[str, Any]:
     }
 
 
-def has_replications(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the database has a ``replications`` table (none before the first recorded)."""
+def attach_replications(con: duckdb.DuckDBPyConnection, db_path: Path) -> bool:
+    """Attach ``db_path``'s sidecar (:func:`sidecar`) read-only to ``con`` as ``replicated``;
+    False when there is none yet, or it has no replications table."""
+    path = sidecar(db_path)
+    if not path.is_file():
+        return False
+    quoted = str(path).replace("'", "''")
+    for attempt in range(20):
+        try:
+            con.execute(f"ATTACH '{quoted}' AS replicated (READ_ONLY)")
+            break
+        except duckdb.IOException:  # a replication being recorded: retry briefly
+            time.sleep(0.05 * (1 + attempt))
+    else:
+        return False
     row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'replications'"
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = 'replicated' AND table_name = 'replications'"
     ).fetchone()
     return bool(row and row[0])

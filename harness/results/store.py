@@ -29,7 +29,7 @@ from harness.tasks import LocalSource, TaskSpec
 if TYPE_CHECKING:
     from harness.results.validate import Report
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 5
 
 # Version 1 of the schema, as first shipped. A new database is created at version 1 and brought
 # up to date by MIGRATIONS, so every database, old or new, reaches the current schema the same way.
@@ -92,17 +92,6 @@ CREATE TABLE cell_means (
     # (provenance.throughput); NULL for results written before it was recorded
     4: """
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS throughput JSON;
-""",
-    # `harness replicate`'s outcomes, one row per replication of a stored run
-    # (harness.results.replications)
-    5: """
-CREATE TABLE IF NOT EXISTS replications (
-    run_id VARCHAR NOT NULL, config_hash VARCHAR NOT NULL, stored_finished_at TIMESTAMPTZ,
-    replicated_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL, max_abs_diff DOUBLE,
-    tolerance DOUBLE NOT NULL, rerun VARCHAR NOT NULL, cause VARCHAR, differences JSON,
-    git_commit VARCHAR, git_dirty BOOLEAN, harness_version VARCHAR, packages JSON,
-    hardware JSON, report VARCHAR, PRIMARY KEY (run_id, replicated_at)
-);
 """,
 }
 
@@ -612,40 +601,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@contextmanager
-def write_transaction(
-    db_path: Path, lock_timeout_s: float = 600.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One transaction on the database through the same safe path as :func:`ingest`: under the
-    ingest lock (waiting up to ``lock_timeout_s``), on a private working copy migrated to the
-    current schema, renamed into place once the caller's statements committed. Readers never
-    wait and never see a partial write; an error in the caller's statements or a failed write
-    (a :class:`HarnessError` naming the step) leaves the database as it was. For writers of
-    tables other than the runs (``harness replicate``'s replications)."""
-    if not db_path.name or db_path.is_dir():
-        raise HarnessError(f"'{db_path}' is a folder, not a database file: pass a file path.")
-    db_path = db_path.resolve()
-    with _write_lock(db_path, lock_timeout_s):
-        _require_duckdb_file(db_path)
-        _checkpoint_stale_wal(db_path)
-        copy = _WorkingCopy(db_path)
-        try:
-            with _copy_on_write(db_path, copy) as con:
-                try:
-                    con.execute("BEGIN TRANSACTION")
-                    if migrate(con, db_path) < SCHEMA_VERSION:
-                        refresh_cell_means(con)  # as an ingest migrating it would
-                    yield con
-                    copy.step = "committing the new rows"
-                    con.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(duckdb.Error):
-                        con.execute("ROLLBACK")
-                    raise
-        finally:
-            copy.discard()
 
 
 def ingest(

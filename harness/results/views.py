@@ -12,6 +12,7 @@ page shows the same numbers on every load).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import duckdb
@@ -90,7 +91,7 @@ SELECT p.run_id, r.model, coalesce(r.intermediate_task, {BASELINE!r}) AS interme
        r.target_task AS target, r.seed, p.replicated_at, p.status, p.max_abs_diff, p.tolerance,
        p.rerun, p.cause, p.git_commit, p.harness_version,
        row_number() OVER (PARTITION BY p.run_id ORDER BY p.replicated_at DESC) = 1 AS latest
-FROM replications p
+FROM replicated.replications p
 JOIN runs r ON r.run_id = p.run_id AND r.config_hash = p.config_hash
      AND (p.stored_finished_at IS NULL OR p.stored_finished_at = r.finished_at)
 ORDER BY p.run_id, p.replicated_at DESC
@@ -127,14 +128,17 @@ def load_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(RUNS_SQL).df()
 
 
-def load_replications(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Replications of the stored runs, newest first per run (:data:`REPLICATIONS_SQL`); empty
-    for a database where none was recorded yet."""
-    from harness.results.replications import has_replications
+def load_replications(con: duckdb.DuckDBPyConnection, db_path: Path) -> pd.DataFrame:
+    """Replications of the stored runs, newest first per run (:data:`REPLICATIONS_SQL`), from
+    the sidecar database of ``db_path`` (``con``'s database); empty where none was recorded."""
+    from harness.results.replications import attach_replications
 
-    if not has_replications(con):
+    if not attach_replications(con, db_path):
         return pd.DataFrame(columns=list(REPLICATION_COLUMNS))
-    return con.execute(REPLICATIONS_SQL).df()
+    try:
+        return con.execute(REPLICATIONS_SQL).df()
+    finally:
+        con.execute("DETACH replicated")
 
 
 def replication_mark(row: pd.Series | dict[str, object]) -> str:

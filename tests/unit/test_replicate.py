@@ -30,6 +30,7 @@ from harness.results.replications import (
     compare_scores,
     provenance_differences,
     record,
+    sidecar,
 )
 from harness.results.schema import ResultFile, content_checksum, read_result
 from harness.results.store import ingest
@@ -163,7 +164,10 @@ def _replicate(*args: str) -> tuple[int, dict[str, Any] | None, str]:
 
 
 def _stored_replications(db: Path) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
+    """The replications recorded for ``db`` (in its sidecar database)."""
+    if not sidecar(db).is_file():
+        return []
+    con = duckdb.connect(str(sidecar(db)), read_only=True)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "replications" not in tables:
@@ -205,9 +209,11 @@ def test_sampled_cells_replicate_exactly_and_stored_outputs_are_untouched(
     assert cells == [c.name for c in again]
     after = {folder: _files(ws / folder) for folder in ("models", "results", "data")}
     db = "results/xtransfer.duckdb"
-    assert {k: v for k, v in after["results"].items() if k != Path(db).name} == {
-        k: v for k, v in before["results"].items() if k != Path(db).name
-    }
+    # every stored file unchanged, the results database (a DVC output) included: the outcomes
+    # went to its sidecar
+    side = sidecar(Path(db)).name
+    assert {k: v for k, v in after["results"].items() if k != side} == before["results"]
+    assert side in after["results"] and side not in before["results"]
     assert after["models"] == before["models"] and after["data"] == before["data"]
     recorded = _stored_replications(ws / db)
     assert [(r[1], r[2]) for r in recorded] == [("exact", "+".join(stages))] * 2
@@ -272,7 +278,7 @@ def test_stored_numbers_from_another_package_version_drift_and_the_leaderboard_m
     ]
     con = duckdb.connect(str(db), read_only=True)
     try:
-        marks = drift_marks(load_replications(con)).set_index("intermediate")
+        marks = drift_marks(load_replications(con, db)).set_index("intermediate")
     finally:
         con.close()
     assert marks.loc["t_inter", "drift_check"].startswith("⚠ drifted on ")
@@ -478,12 +484,15 @@ def test_a_database_held_by_another_writer_is_a_clear_error(tmp_path: Path) -> N
     message = str(caught.value)
     assert "not recorded" in message and "nothing in it changed" in message
     assert "Another writer" in message and "report.json" in message
-    assert db.read_bytes() == before
+    assert db.read_bytes() == before and not sidecar(db).exists()
     assert not [p for p in os.listdir(tmp_path) if ".ingest-" in p]
     assert record(db, report) == 1
+    # recorded beside the results database, which stays byte for byte what ingest wrote (a DVC
+    # output: `dvc status` stays clean, and a re-ingest cannot lose the replications)
+    assert db.read_bytes() == before and sidecar(db).is_file()
     con = duckdb.connect(str(db), read_only=True)
     try:
-        marks = drift_marks(load_replications(con))
+        marks = drift_marks(load_replications(con, db))
     finally:
         con.close()
     assert marks["drift_check"].tolist() == ["⚠ drifted on 2026-12-08: packages torch: 2 -> 3"]

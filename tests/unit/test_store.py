@@ -207,7 +207,7 @@ def test_version_one_database_is_migrated_with_its_rows(tmp_path: Path, files: l
     ingest(db, files, LANGS, SPECS)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert schema_version(con) == SCHEMA_VERSION == 6
+        assert schema_version(con) == SCHEMA_VERSION == 5
         old = con.execute(
             "SELECT harness_version, dvc_stage_hash, inputs FROM runs WHERE model = 'old'"
         ).fetchall()
@@ -604,7 +604,6 @@ def test_version_three_database_gets_its_cell_means_stored(
     con.execute("DROP TABLE cell_means")
     con.execute(f"CREATE VIEW cell_means AS {CELL_MEANS}")
     con.execute("ALTER TABLE runs DROP COLUMN throughput")  # version 4's
-    con.execute("DROP TABLE replications")  # version 5's
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
     con = duckdb.connect(str(db), read_only=True)
@@ -620,10 +619,9 @@ def test_version_three_database_gets_its_cell_means_stored(
         "WHERE table_name = 'cell_means'",
     )
     assert kinds == [("cell_means", "BASE TABLE")]
-    assert _fetchall(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("6",)]
-    assert SCHEMA_VERSION == 6
-    # versions 4 and 5: the runs' throughput and harness replicate's table, both empty
+    assert _fetchall(db, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert SCHEMA_VERSION == 5
+    # version 4: the runs' throughput, empty for these results
     assert _fetchall(db, "SELECT count(throughput) FROM runs") == [(0,)]
-    assert _fetchall(db, "SELECT count(*) FROM replications") == [(0,)]
     stored, live = _cell_means(db)
     assert stored == live and len(stored) == 2
