@@ -357,10 +357,9 @@ def attach_replications(con: duckdb.DuckDBPyConnection, db_path: Path) -> bool:
     path = sidecar(db_path)
     if not path.is_file():
         return False
-    quoted = str(path).replace("'", "''")
     for attempt in range(20):
         try:
-            con.execute(f"ATTACH '{quoted}' AS replicated (READ_ONLY)")
+            con.execute("ATTACH ? AS replicated (READ_ONLY)", [str(path)])
             break
         except duckdb.IOException:  # a replication being recorded: retry briefly
             time.sleep(0.05 * (1 + attempt))

@@ -23,7 +23,12 @@ pytestmark = [
     pytest.mark.skipif(not fork_supported(), reason="the zygote forks: Linux only"),
 ]
 
-TIMING = {"started_at", "finished_at", "seconds", "timings"}
+TIMING = {
+    "started_at", "finished_at", "seconds", "timings", "check_seconds",
+    # a run's throughput record (harness.model.throughput): its rates are clock readings; its
+    # token counts, padding and device are compared
+    "tokens_per_s", "model_tflops_per_s", "mfu", "device_hours",
+}  # fmt: skip
 """Keys whose values are clock readings: the only thing allowed to differ between two runs."""
 DERIVED = {"checksum", "dvc_stage_hash", "inputs"}
 """Hashes over files that hold clock readings (a model's phase.json)."""

@@ -372,13 +372,17 @@ def test_multitask_run_crashed_at_random_steps_then_rerun_is_bit_identical(
         calls = done  # one collate per step (no gradient accumulation), counted from the resume
 
         def crashing(
-            self: MultitaskModel, items: Any, pad_id: int, limit: int = crash_after
+            self: MultitaskModel,
+            items: Any,
+            pad_id: int,
+            packing: int = 0,
+            limit: int = crash_after,
         ) -> Any:
             nonlocal calls
             calls += 1
             if calls > limit:
                 raise Crash
-            return collate(self, items, pad_id)
+            return collate(self, items, pad_id, packing)
 
         monkeypatch.setattr(MultitaskModel, "collate", crashing)
         with pytest.raises(Crash):
