@@ -13,7 +13,6 @@ device), else the datasheet's dense bf16 peak of a known GPU; None on a CPU or a
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -137,18 +136,3 @@ def start_prediction_meter() -> None:
 
 def prediction_record(model: nn.Module, device: torch.device) -> dict[str, Any]:
     return PREDICTION.record(model, device)
-
-
-class Stopwatch:
-    """Adds the seconds of a ``with`` block to a meter."""
-
-    def __init__(self, meter: Meter) -> None:
-        self.meter = meter
-        self.began = 0.0
-
-    def __enter__(self) -> Stopwatch:
-        self.began = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.meter.seconds += time.perf_counter() - self.began
