@@ -30,6 +30,7 @@ from harness.results.views import (
     LANGUAGE_GROUPINGS,
     difficulty_relation,
     drift_marks,
+    flat_matrix,
     group_scores,
     language_matrix,
     load_difficulty,
@@ -37,7 +38,9 @@ from harness.results.views import (
     load_runs,
     load_scores,
     load_tier_count,
+    matrix_colours,
     overview,
+    paper_matrix,
     replication_mark,
     select,
 )
@@ -181,13 +184,39 @@ NUMBER = st.column_config.NumberColumn(format="%.2f")
 SIGNED = st.column_config.NumberColumn(format="%+.2f")
 
 
-def page_overview(rows: pd.DataFrame, replications: pd.DataFrame | None = None) -> None:
-    st.subheader("Intermediate task x target task: zero-shot mean over non-English languages")
+def _matrix(cells: pd.DataFrame) -> None:
+    """The paper-style matrix: intermediate settings x target tasks (+ the XTREME average),
+    colour-coded by the gain's interval."""
+    st.subheader("Intermediate setting x target task, as papers print it")
     st.caption(
-        "Scores and gains in points (x100). Gain: zero-shot mean minus the baseline's (no "
-        "intermediate task); 95% bootstrap interval over (language, seed) gains. "
-        "★ marks the best intermediate setting per target task. Click a column to sort."
+        "Rows: intermediate settings; columns: target tasks (by XTREME task group) and the "
+        "XTREME-style average (the mean over task groups of the group means). Zero-shot mean "
+        "over the non-English languages, in points (x100). The baseline row "
+        f"({BASELINE}: no intermediate task) shows scores; every other row shows the gain "
+        "over the baseline with its 95% bootstrap interval over (language, seed) gains, "
+        "+3.1 [+0.4, +5.9]. Green / red: the interval lies above / below 0 (stronger for "
+        "larger gains); grey: the interval includes 0. The average's gain is the row's "
+        "average minus the baseline's, with no interval (the per-target intervals come from "
+        "separate bootstraps and are not combined), so only its font shows its sign; it is "
+        "empty for a row that lacks one of the target tasks. A score in parentheses has no "
+        "baseline score to compare with; an empty cell has no runs in this selection."
     )
+    matrix = paper_matrix(cells)
+    text = matrix["text"].reset_index().drop(columns=["model"])
+    text.columns.name = None
+    css = matrix_colours(matrix).reset_index(drop=True)
+    css.insert(0, "intermediate", "")
+    css.columns = text.columns
+    st.dataframe(
+        text.style.apply(lambda _: css, axis=None),
+        hide_index=True,
+        width="stretch",
+        key="matrix_table",
+    )
+    _download(flat_matrix(matrix), "overview_matrix", "dl_matrix")
+
+
+def page_overview(rows: pd.DataFrame, replications: pd.DataFrame | None = None) -> None:
     cells = overview(rows)
     table = _points(cells, ["zero_shot", "gain", "gain_low", "gain_high"])
     table["best"] = table["best"].map({True: "★", False: ""})
@@ -198,16 +227,23 @@ def page_overview(rows: pd.DataFrame, replications: pd.DataFrame | None = None) 
         table["drift_check"] = table["drift_check"].fillna("")
         if table["drift_check"].str.startswith("⚠").any():
             st.warning(
-                "⚠ drifted: the last `harness replicate` of a run of this cell did not "
-                "reproduce its stored scores (the cause follows the date; Run details has the "
-                "run's replications)."
+                "⚠ drifted: the last `harness replicate` of a run of a cell did not reproduce "
+                "its stored scores (All cells, below, marks the cell, the date and the cause; "
+                "Run details has the run's replications)."
             )
     if (cells["replication"] == "not exact").any():
         st.warning(
-            "⚠ marks cells with a run that is not an exact replication (uncommitted code, data "
-            "that differ from the snapshot pinned in data.dvc, or an unpinned Hub revision): "
-            "see Run details."
+            "⚠ marks cells (All cells, below) with a run that is not an exact replication "
+            "(uncommitted code, data that differ from the snapshot pinned in data.dvc, or an "
+            "unpinned Hub revision): see Run details."
         )
+    _matrix(cells)
+    st.subheader("All cells: zero-shot mean over non-English languages")
+    st.caption(
+        "Scores and gains in points (x100). Gain: zero-shot mean minus the baseline's (no "
+        "intermediate task); 95% bootstrap interval over (language, seed) gains. "
+        "★ marks the best intermediate setting per target task. Click a column to sort."
+    )
     st.dataframe(
         table.drop(columns=["model"]),
         hide_index=True,

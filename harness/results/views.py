@@ -35,11 +35,15 @@ __all__ = [
     "BENCHMARKS",
     "BOOTSTRAP_SAMPLES",
     "BOOTSTRAP_SEED",
+    "GROUP_ORDER",
     "LANGUAGE_GROUPINGS",
+    "MATRIX_AVERAGE",
+    "MATRIX_FIELDS",
     "Correlation",
     "bootstrap_mean_interval",
     "difficulty_relation",
     "drift_marks",
+    "flat_matrix",
     "group_scores",
     "language_matrix",
     "load_difficulty",
@@ -47,7 +51,9 @@ __all__ = [
     "load_runs",
     "load_scores",
     "load_tier_count",
+    "matrix_colours",
     "overview",
+    "paper_matrix",
     "replication_mark",
     "replication_status",
     "resource_band",
@@ -255,6 +261,172 @@ def group_scores(cells: pd.DataFrame) -> pd.DataFrame:
     groups = cells.groupby(["model", "intermediate", "xtreme_group"])["zero_shot"].mean().unstack()
     groups["overall"] = groups.mean(axis=1)
     return groups.reset_index()
+
+
+MATRIX_AVERAGE = "average"
+"""The paper matrix's last column: the XTREME-style average (:func:`group_scores`' overall)."""
+MATRIX_FIELDS = ("text", "value", "low", "high", "significant")
+"""The fields of every cell of :func:`paper_matrix` (the first level of its columns)."""
+GROUP_ORDER = ("classification", "multi_choice", "tagging", "qa", "retrieval")
+"""The order of the task groups in the paper matrix, as XTREME's tables print them (groups
+not listed here follow, alphabetically)."""
+
+
+def _target_order(cells: pd.DataFrame) -> list[str]:
+    """Target tasks ordered by task group (:data:`GROUP_ORDER`), then by name."""
+    rank = {group: i for i, group in enumerate(GROUP_ORDER)}
+    groups = cells.drop_duplicates("target").set_index("target")["xtreme_group"]
+    keys = {
+        str(target): (rank.get(str(group), len(GROUP_ORDER)), str(group), str(target))
+        for target, group in groups.fillna("").items()
+    }
+    return sorted(keys, key=keys.__getitem__)
+
+
+def _cell_text(is_baseline: bool, value: float, low: float, high: float, score: float) -> str:
+    if is_baseline:
+        return "" if np.isnan(value) else f"{value:.1f}"
+    if np.isnan(value):  # a score without a baseline score to compare with: in parentheses
+        return "" if np.isnan(score) else f"({score:.1f})"
+    if np.isnan(low) or np.isnan(high):
+        return f"{value:+.1f}"
+    return f"{value:+.1f} [{low:+.1f}, {high:+.1f}]"
+
+
+def paper_matrix(cells: pd.DataFrame, scale: float = 100.0) -> pd.DataFrame:
+    """The Overview as papers print it, from :func:`overview`'s cells: one row per (model,
+    intermediate setting), baseline (``none``) first; one column per target task (ordered by
+    task group) and the XTREME-style :data:`MATRIX_AVERAGE`.
+
+    The baseline row holds the zero-shot *scores*; every other row the *gain* over the
+    baseline with its 95 % interval. The average column holds :func:`group_scores`' overall
+    score (the mean over task groups of the group means) for the baseline, and for the other
+    rows that overall score minus the baseline's; it has no interval (:func:`overview` keeps
+    no bootstrap samples to combine) and is left empty for a row that lacks a target task
+    its model has elsewhere (an average over other tasks is not comparable).
+
+    Columns are two-level, (field, column), field one of :data:`MATRIX_FIELDS`: ``text``
+    ("61.2" for a score, "+3.1 [+0.4, +5.9]" for a gain, "+3.1" for a gain without an
+    interval, "(49.2)" for a score whose gain has no baseline, "" for a missing cell),
+    ``value`` (the score or gain), ``low`` and ``high`` (the interval), all multiplied by
+    ``scale`` (points by default), and ``significant`` (1 / -1 where the interval lies above /
+    below 0, 0 where it includes 0, NaN without an interval). Missing cells are NaN, never 0.
+    """
+    index_names = ["model", "intermediate"]
+    if cells.empty:
+        columns = pd.MultiIndex.from_product([MATRIX_FIELDS, [MATRIX_AVERAGE]])
+        empty_index = pd.MultiIndex.from_tuples([], names=index_names)
+        return pd.DataFrame(index=empty_index, columns=columns, dtype=object)
+    targets = _target_order(cells)
+    keyed = cells.set_index([*index_names, "target"])
+    baseline = keyed.index.get_level_values("intermediate") == BASELINE
+
+    def wide(values: pd.Series) -> pd.DataFrame:
+        frame = values.astype(float).unstack("target").reindex(columns=targets)
+        return frame * scale
+
+    value = wide(keyed["zero_shot"].where(baseline, keyed["gain"]))
+    low = wide(keyed["gain_low"].where(~baseline))
+    high = wide(keyed["gain_high"].where(~baseline))
+    score = wide(keyed["zero_shot"])
+
+    overall = group_scores(cells).set_index(index_names)["overall"].reindex(value.index) * scale
+    # a row is complete when it has a score for every target its model has in any row
+    has = score.notna()
+    present = has.groupby(level="model").transform("any")
+    complete = (has | ~present).all(axis=1)
+    overall = overall.where(complete)
+    is_base = value.index.get_level_values("intermediate") == BASELINE
+    base_overall = overall[is_base].droplevel("intermediate")
+    models = value.index.get_level_values("model")
+    base_for_row = base_overall.reindex(models).to_numpy()
+    value[MATRIX_AVERAGE] = np.where(is_base, overall, overall.to_numpy() - base_for_row)
+    for frame in (low, high, score):
+        frame[MATRIX_AVERAGE] = np.nan
+    score[MATRIX_AVERAGE] = overall
+
+    significant = pd.DataFrame(
+        np.select([low > 0, high < 0], [1.0, -1.0], default=0.0),
+        index=value.index,
+        columns=value.columns,
+    ).where(low.notna() & high.notna())
+    text = pd.DataFrame(
+        [
+            [
+                _cell_text(row_is_base, v, lo, hi, sc)
+                for v, lo, hi, sc in zip(v_row, lo_row, hi_row, sc_row, strict=True)
+            ]
+            for row_is_base, v_row, lo_row, hi_row, sc_row in zip(
+                is_base,
+                value.to_numpy(dtype=float),
+                low.to_numpy(dtype=float),
+                high.to_numpy(dtype=float),
+                score.to_numpy(dtype=float),
+                strict=True,
+            )
+        ],
+        index=value.index,
+        columns=value.columns,
+    )
+    matrix = pd.concat(
+        {"text": text, "value": value, "low": low, "high": high, "significant": significant},
+        axis=1,
+    )
+    order = sorted(
+        range(len(matrix)),
+        key=lambda i: (str(models[i]), not is_base[i], str(matrix.index[i][1])),
+    )
+    return matrix.iloc[order]
+
+
+def flat_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
+    """:func:`paper_matrix` as one flat table (a CSV download): ``model``, ``intermediate``,
+    then per column its text and ``<column> value|low|high|significant``."""
+    flat = matrix["text"].copy()
+    for column in matrix["text"].columns:
+        for field in MATRIX_FIELDS[1:]:
+            flat[f"{column} {field}"] = matrix[(field, column)]
+    ordered = [
+        name
+        for column in matrix["text"].columns
+        for name in (column, *(f"{column} {field}" for field in MATRIX_FIELDS[1:]))
+    ]
+    return flat[ordered].reset_index()
+
+
+MATRIX_COLOURS = {
+    1: "34, 139, 34",  # significant gain: green
+    -1: "200, 40, 40",  # significant loss: red
+}
+NEUTRAL = "background-color: rgba(128, 128, 128, 0.18)"
+SIGN_FONT = {1: "color: #1a7f37", -1: "color: #c62828"}
+
+
+def matrix_colours(matrix: pd.DataFrame) -> pd.DataFrame:
+    """CSS for each text cell of :func:`paper_matrix` (a pandas Styler's ``apply``): gains
+    whose interval excludes 0 green (above) or red (below), stronger the larger the gain
+    (relative to the largest such gain in the matrix); gains whose interval includes 0
+    neutral grey; gains without an interval (the average) only a green or red font; the
+    baseline row and missing cells unstyled."""
+    value = matrix["value"].to_numpy(dtype=float)
+    significant = matrix["significant"].to_numpy(dtype=float)
+    is_base = matrix.index.get_level_values("intermediate") == BASELINE
+    magnitude = np.abs(np.where(np.isin(significant, (1.0, -1.0)), value, np.nan))
+    largest = float(np.nanmax(magnitude)) if np.isfinite(magnitude).any() else 1.0
+    css = np.full(value.shape, "", dtype=object)
+    for i, j in np.ndindex(value.shape):
+        if is_base[i] or np.isnan(value[i, j]):
+            continue
+        if significant[i, j] in MATRIX_COLOURS:
+            share = abs(value[i, j]) / largest if largest > 0 else 1.0
+            alpha = 0.25 + 0.45 * min(share, 1.0)
+            rgb = MATRIX_COLOURS[int(significant[i, j])]
+            css[i, j] = f"background-color: rgba({rgb}, {alpha:.2f})"
+        elif significant[i, j] == 0:
+            css[i, j] = NEUTRAL
+        elif value[i, j] != 0:
+            css[i, j] = SIGN_FONT[1 if value[i, j] > 0 else -1]
+    return pd.DataFrame(css, index=matrix.index, columns=matrix["text"].columns)
 
 
 def language_matrix(

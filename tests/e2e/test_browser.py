@@ -104,20 +104,65 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def _language_table(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    """The by-language table as {intermediate: [cell texts]}, read from the grid's accessible
-    cells (the visible grid is drawn on a canvas)."""
+def _table(page, header: str, unless: str = "") -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The first table with the column ``header`` (and without ``unless``) as {first cell:
+    [other cell texts]}, read from the grid's accessible cells (the visible grid is drawn on a
+    canvas)."""
     for index in range(page.locator("[data-testid='stDataFrame']").count()):
         grid = page.locator("[data-testid='stDataFrame']").nth(index)
         headers = grid.locator("[role='columnheader']").all_inner_texts()
-        if "xa" in headers and "best intermediate task" not in headers:
+        if header in headers and not (unless and unless in headers):
             rows = {}
             for row in grid.locator("[role='row']").all():
                 cells = row.locator("[role='gridcell']").all_inner_texts()
                 if cells:
                     rows[cells[0]] = cells[1:]
             return rows
-    raise AssertionError("no by-language table on the page")
+    raise AssertionError(f"no table with a column {header!r} on the page")
+
+
+def _language_table(page) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The by-language table as {intermediate: [cell texts]}."""
+    return _table(page, "xa", unless="best intermediate task")
+
+
+def _browser(playwright):  # type: ignore[no-untyped-def]
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+    )
+
+
+def test_overview_shows_the_paper_matrix(server: str) -> None:
+    """The Overview opens with intermediate settings x target tasks: the baseline row's scores,
+    the other rows' gain [95% interval], the XTREME-style average."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(server, timeout=60_000)
+            page.wait_for_selector(
+                "[data-testid='stDataFrame'] [role='gridcell']", state="attached", timeout=60_000
+            )
+            headers = (
+                page.locator("[data-testid='stDataFrame']")
+                .first.locator("[role='columnheader']")
+                .all_inner_texts()
+            )
+            assert headers[-2:] == ["toy_nli", "average"]  # the first table is the matrix
+            matrix = _table(page, "average")
+            assert matrix["none"] == ["45.0", "45.0"]  # the baseline row: scores, in points
+            assert re.fullmatch(
+                r"\+4\.[23] \[\+\d+\.\d, \+\d+\.\d\]", matrix["toy_compositional"][0]
+            )
+            assert re.fullmatch(r"\+2\.[78]", matrix["toy_relational"][1])  # average: no interval
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "leaderboard-overview.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "leaderboard-overview.png").stat().st_size > 10_000
 
 
 def test_changing_a_filter_changes_the_table(server: str) -> None:
@@ -125,9 +170,7 @@ def test_changing_a_filter_changes_the_table(server: str) -> None:
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
+        browser = _browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"{server}/?page=By%20language&target=toy_nli", timeout=60_000)

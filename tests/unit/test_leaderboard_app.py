@@ -73,6 +73,7 @@ def _app(monkeypatch: pytest.MonkeyPatch, db: Path, query: dict[str, str] | None
 
 # each table is recognised by a column only it has (Streamlit drops the keys of plain tables)
 MARKERS = {
+    "matrix_table": "average",
     "overview_table": "gain_low",
     "groups_table": "overall",
     "best_table": "best intermediate task",
@@ -110,9 +111,55 @@ def test_overview_values_best_cell_and_groups(monkeypatch: pytest.MonkeyPatch, d
     assert groups.loc["none", "tagging"] == pytest.approx(35.0)
     assert groups.loc["none", "overall"] == pytest.approx(40.0)
     assert [b.label for b in app.get("download_button")] == [
+        "Download overview_matrix (CSV)",
         "Download overview (CSV)",
         "Download group_scores (CSV)",
     ]
+
+
+def test_overview_matrix_as_papers_print_it(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
+    """The Overview opens with the matrix: intermediate settings x target tasks and the XTREME
+    average; the baseline row shows scores, the others gain [95% interval], colour-coded."""
+    app = _app(monkeypatch, db, {"exclude": "0.0.1"})
+    matrix = _frame(app, "matrix_table")
+    assert app.dataframe[0].value.equals(matrix)  # the first table on the page
+    assert list(matrix.columns) == ["intermediate", "toy_nli", "toy_ner", "average"]
+    matrix = matrix.set_index("intermediate")
+    assert list(matrix.index) == ["none", "toy_compositional", "toy_lexical", "toy_relational"]
+    # the baseline row: scores (points), the average the mean of the group means (45 and 35)
+    assert matrix.loc["none"].tolist() == ["45.0", "35.0", "40.0"]
+    # the other rows: the gain [interval] of the All cells table below
+    cells = _frame(app, "overview_table").set_index(["intermediate", "target"])
+    for (intermediate, target), cell in cells.iterrows():
+        if intermediate != "none":
+            text = f"{cell['gain']:+.1f} [{cell['gain_low']:+.1f}, {cell['gain_high']:+.1f}]"
+            assert matrix.loc[intermediate, target] == text, (intermediate, target)
+    # the average's gain: the row's overall minus the baseline's (task-group table below)
+    groups = _frame(app, "groups_table").set_index("intermediate")["overall"]
+    gain = groups["toy_lexical"] - groups["none"]
+    assert gain == pytest.approx((2.5 + 1.25) / 2)
+    assert matrix.loc["toy_lexical", "average"] == f"{gain:+.1f}"  # no interval
+    # every interval here includes 0: grey; the averages' sign in the font; the baseline plain
+    styles = app.dataframe[0].proto.arrow_data.styler.styles
+    assert "rgba(128, 128, 128, 0.18)" in styles and "color: #1a7f37" in styles
+    assert "row0_" not in styles and "rgba(34, 139, 34" not in styles
+    caption = " ".join(c.value for c in app.caption)
+    assert "baseline row" in caption and "95% bootstrap interval" in caption
+    assert "no interval" in caption
+
+
+def test_overview_matrix_marks_an_interval_above_zero_green(
+    monkeypatch: pytest.MonkeyPatch, db: Path
+) -> None:
+    """With the 0.0.1 run kept, toy_lexical's second seed lifts every language: its toy_nli
+    interval lies above 0, the only green cell."""
+    app = _app(monkeypatch, db)
+    matrix = _frame(app, "matrix_table").set_index("intermediate")
+    low = float(matrix.loc["toy_lexical", "toy_nli"].split("[")[1].split(",")[0])
+    assert low > 0
+    styles = app.dataframe[0].proto.arrow_data.styler.styles
+    green = [rule for rule in styles.splitlines() if "rgba(34, 139, 34" in rule]
+    assert len(green) == 1 and "_row2_col1 " in green[0]  # toy_lexical x toy_nli
 
 
 def test_excluding_a_harness_version_changes_the_table(
