@@ -67,6 +67,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SEED = 13  # the first of grid.seeds
+INTERMEDIATE_TASKS = (
+    "toy_negation",
+    "toy_lexical",
+    "toy_extension",
+    "toy_relational",
+    "toy_roles",
+    "toy_compositional",
+)  # grid.intermediate of the toy profile, 'none' aside
 
 
 def cell_scores(ws: Path, cell: str, seed: int = SEED) -> list[dict]:
@@ -132,11 +140,18 @@ def test_scores_are_meaningful(workspace: Path) -> None:
         # English, the training language, is learned well above chance (1/3 for toy_nli's
         # three balanced labels; a tagger that predicts only O scores an F1 of 0, and so does a
         # QA model that answers nothing)
-        floor = {"toy_nli": 0.42, "toy_ner": 0.8, "toy_qa": 0.15}[target]
+        floor = {"toy_nli": 0.45, "toy_ner": 0.8, "toy_qa": 0.15}[target]
         assert base[("en", metric)] > floor, base
+    # toy_mc: two balanced candidates (chance 0.5); its negated third alone is worth 0.67
+    mc = {
+        s["language"]: s["value"]
+        for s in cell_scores(workspace, "none-toy_mc")
+        if s["split"] == "test" and s["metric"] == "accuracy"
+    }
+    assert mc["en"] > 0.58, mc
     for target in ("toy_nli", "toy_ner", "toy_mc", "toy_qa"):
         base = cell_scores(workspace, f"none-{target}")
-        for intermediate in ("toy_lexical", "toy_relational", "toy_compositional"):
+        for intermediate in INTERMEDIATE_TASKS:
             other = cell_scores(workspace, f"{intermediate}-{target}")
             assert other != base, f"{intermediate} gave the baseline's scores on {target}"
     # retrieval from the encoder alone: the language sharing 70 % of English words is found far
@@ -153,12 +168,7 @@ def test_scores_are_meaningful(workspace: Path) -> None:
 def test_leaderboard_command(workspace: Path) -> None:
     out = run([sys.executable, "-m", "harness", "leaderboard", "--json"], workspace)
     board = json.loads(out.stdout)
-    assert {row["intermediate"] for row in board} == {
-        "none",
-        "toy_lexical",
-        "toy_relational",
-        "toy_compositional",
-    }
+    assert {row["intermediate"] for row in board} == {"none", *INTERMEDIATE_TASKS}
     assert all(row["n_languages"] == 4 for row in board)
     assert all((row["gain"] == 0) == (row["intermediate"] == "none") for row in board)
 
@@ -284,15 +294,16 @@ def test_difficulty_measures_and_analysis(workspace: Path) -> None:
     finally:
         con.close()
     measures = {(task, measure) for task, measure, _, _ in rows}
-    tasks = ("toy_lexical", "toy_relational", "toy_compositional")
     assert measures == {
-        (t, m) for t in tasks for m in ("neg_mean_pvi", "baseline_error", "hard_to_learn")
+        (t, m)
+        for t in INTERMEDIATE_TASKS
+        for m in ("neg_mean_pvi", "baseline_error", "hard_to_learn")
     }
-    assert tiers == (9,)
+    assert tiers == (3 * len(INTERMEDIATE_TASKS),)
     metrics = json.loads((workspace / "results/analysis/metrics.json").read_text())
     assert set(metrics["difficulty_ranking"]) == {"neg_mean_pvi", "baseline_error", "hard_to_learn"}
     # intermediate x (trained target x language + retrieval target x non-English language)
-    assert metrics["gains"]["cells"] == 3 * (4 * 5 + 1 * 4)
+    assert metrics["gains"]["cells"] == len(INTERMEDIATE_TASKS) * (4 * 5 + 1 * 4)
     for name in ("gains", "correlations", "difficulty", "difficulty_gain"):
         assert (workspace / "results/analysis" / f"{name}.csv").is_file()
 

@@ -270,7 +270,10 @@ def test_good_spec_is_registered_with_additive_edits(repo: Path) -> None:
     # every old line is still there, in order (comments included); only lines were added
     old_lines, new_lines = old.splitlines(), new.splitlines()
     changed = [line for line in old_lines if line not in new_lines]
-    assert changed == ["  intermediate: [none, toy_lexical, toy_relational, toy_compositional]"]
+    assert changed == [
+        "  intermediate: [none, toy_negation, toy_lexical, toy_extension, toy_relational, "
+        "toy_roles, toy_compositional]"
+    ]
     assert all(line.startswith("#") is False or line in new_lines for line in old_lines)
     params = load_params(repo / "params.yaml")
     assert params.grid.intermediate[-1] == "my_task"

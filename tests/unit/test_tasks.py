@@ -29,11 +29,16 @@ def test_builtin_registry() -> None:
     assert {"toy_nli", "toy_ner", "toy_lexical", "toy_relational", "toy_compositional"} <= set(
         registry.names()
     )
-    ranks = [
-        registry.get(t).difficulty.rank
-        for t in ("toy_lexical", "toy_relational", "toy_compositional")
-    ]  # type: ignore[union-attr]
-    assert ranks == [1, 2, 3]
+    order = (
+        "toy_negation",
+        "toy_lexical",
+        "toy_extension",
+        "toy_relational",
+        "toy_roles",
+        "toy_compositional",
+    )
+    ranks = [registry.get(t).difficulty.rank for t in order]  # type: ignore[union-attr]
+    assert ranks == [1, 2, 3, 4, 5, 6]
     assert registry.get("toy_ner").primary_metric == "f1"
     assert registry.get("toy_nli", role="target").xtreme_group == "classification"
     with pytest.raises(HarnessError, match="not a intermediate"):

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import random
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from harness.data.toy.config import seeded_rng
 from harness.data.toy.grammar import clause_toks, get_np, np_toks
 from harness.data.toy.languages import SPECS
 from harness.data.toy.lexicon import EN_FORMS, HYPERNYM_KEYS, NOUN_CLASS
+from harness.data.toy.mc import WRONG_KINDS
 from harness.data.toy.sampler import Sampler
 
 SMALL = ToyConfig(
@@ -54,13 +56,14 @@ TINY = ToyConfig(
     target_dev=9,
     target_test=12,
 )
-TINY_SHA256 = "ab2b512d3d8b08b0da1a5bf68ba66b5a9773ffc8121882185062bf6d6c4b9ce6"
-# The same digest over the files that existed before toy_mc, toy_qa and toy_retrieval (all but
-# README.md and those three task folders): adding tasks must not change the others' bytes
-# (it last changed with the intermediate tasks' redesign as parities of one, two and three
-# features).
-TINY_EXISTING_SHA256 = "2bd4e2cf40fb033f5eb6139657b096d2692f65ca7835790aeefbb8dc04efc747"
+TINY_SHA256 = "0017801302579b9e75c5c6a7068c717a0117ec4bf3906d100df31158b7053cdd"
+# The same digest over every file but README.md, the task.json files (ranks of six tasks) and
+# the folders of the tasks redesigned or added for issue 21 (toy_nli, toy_mc, the three skill
+# tasks): the corpus, the languages and the other tasks' data are byte-identical to the
+# generator before that change (checked against it when this value was set).
+TINY_UNCHANGED_SHA256 = "3d2322fbe5301440c995c761ab52ef94a25f3e46d3b6662abe8a5f22ee5a023c"
 NEW_TASKS = ("toy_mc", "toy_qa", "toy_retrieval")
+REDESIGNED = ("toy_nli", "toy_mc", "toy_negation", "toy_extension", "toy_roles")
 
 NLI = ("entailment", "neutral", "contradiction")
 
@@ -73,10 +76,12 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def _digest(root: Path, skip: tuple[str, ...] = ()) -> str:
+def _digest(root: Path, skip: tuple[str, ...] = (), skip_name: str = "") -> str:
     h = hashlib.sha256()
     for rel, data in sorted(_files(root).items()):
         if rel in skip or rel.startswith(tuple(f"tasks/{t}/" for t in skip)):
+            continue
+        if skip_name and rel.rsplit("/", 1)[-1] == skip_name:
             continue
         h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
@@ -110,7 +115,14 @@ def world() -> ToyWorld:
 
 def test_public_constants() -> None:
     assert LANGUAGES == ["en", "xa", "xb", "xc", "xd"]
-    assert INTERMEDIATE_TASKS == {"toy_lexical": 1, "toy_relational": 2, "toy_compositional": 3}
+    assert INTERMEDIATE_TASKS == {
+        "toy_negation": 1,
+        "toy_lexical": 2,
+        "toy_extension": 3,
+        "toy_relational": 4,
+        "toy_roles": 5,
+        "toy_compositional": 6,
+    }
     assert TARGET_TASKS == {
         "toy_nli": "pair_classification",
         "toy_ner": "tagging",
@@ -132,7 +144,8 @@ def test_generation_is_deterministic(data: Path, tmp_path: Path) -> None:
 def test_fixed_hash_of_tiny_output(tmp_path: Path) -> None:
     generate(tmp_path / "tiny", TINY)
     assert _digest(tmp_path / "tiny") == TINY_SHA256
-    assert _digest(tmp_path / "tiny", ("README.md", *NEW_TASKS)) == TINY_EXISTING_SHA256
+    unchanged = _digest(tmp_path / "tiny", ("README.md", *REDESIGNED), skip_name="task.json")
+    assert unchanged == TINY_UNCHANGED_SHA256
 
 
 def test_seed_changes_the_data(data: Path, tmp_path: Path) -> None:
@@ -210,7 +223,7 @@ def test_task_json(data: Path) -> None:
     assert [
         json.loads((data / "tasks" / t / "task.json").read_text())["difficulty"]["label_noise"]
         for t in INTERMEDIATE_TASKS
-    ] == [0.0, 0.05, 0.15]
+    ] == [0.0, 0.0, 0.0, 0.05, 0.0, 0.15]
     nli = json.loads((data / "tasks" / "toy_nli" / "task.json").read_text(encoding="utf-8"))
     assert nli["labels"] == list(NLI) and nli["languages"] == LANGUAGES
     assert nli["sizes"] == {"train": 150, "dev": 30, "test": 60}
@@ -543,7 +556,21 @@ def _rule_features(row: dict[str, object]) -> tuple[str, str, bool]:
     return subject[0], claimed, bool(at) and s2[at[0] - 1] == "no"
 
 
+SCENE_TASKS = ("toy_lexical", "toy_relational", "toy_compositional")
+"""The intermediate tasks about the subject of a scene (:func:`_rule_features` reads them)."""
+
+
 def _rule_label(task: str, row: dict[str, object]) -> str:
+    s1, s2 = str(row["sentence1"]).split(), str(row["sentence2"]).split()
+    if task == "toy_negation":
+        assert "not" not in s1, row
+        return "negated" if "not" in s2 else "same"
+    if task == "toy_extension":  # one sentence is the other with words added, in place
+        shorter, longer = (s2, s1) if len(s2) < len(s1) else (s1, s2)
+        assert set(Counter(shorter) - Counter(longer)) <= {"a", "an"}, row  # 'an old' -> 'a'
+        return "entailment" if len(s2) < len(s1) else "neutral"
+    if task == "toy_roles":  # read at the clause level (test_roles_pairs_keep_or_swap_roles)
+        return str(row["label"])
     subject, claimed, negative = _rule_features(row)
     if task == "toy_lexical":
         assert not negative
@@ -565,6 +592,37 @@ def test_intermediate_labels_follow_their_rules(clean_intermediate: dict) -> Non
     for r in clean_intermediate["toy_lexical"]["train"]:
         s1, s2 = str(r["sentence1"]).split(), str(r["sentence2"]).split()
         assert len(s1) == len(s2) and sum(a != b for a, b in zip(s1, s2, strict=True)) <= 2
+
+
+def test_roles_pairs_keep_or_swap_roles() -> None:
+    """toy_roles at the clause level: sentence2 has sentence1's agent and patient
+    ('same_roles') or the two exchanged ('swapped_roles'), in either voice, everything else
+    kept; about 60 % of the pairs change the voice, in both labels alike."""
+    from harness.data.toy.intermediate import _roles_pair
+
+    s = Sampler(random.Random(3))
+    voice: Counter[tuple[str, bool]] = Counter()
+    for label in ("same_roles", "swapped_roles") * 300:
+        pair = None
+        while pair is None:
+            pair = _roles_pair(s, label)
+        c1, c2 = pair
+        roles = (c2.subj, c2.obj)
+        assert roles == ((c1.subj, c1.obj) if label == "same_roles" else (c1.obj, c1.subj))
+        kept = dataclasses.replace(c2, subj=c1.subj, obj=c1.obj, passive=c1.passive)
+        assert dataclasses.replace(kept, time_front=c1.time_front) == c1
+        assert c1.passive != c2.passive or c1.time_front != c2.time_front
+        voice[label, c1.passive != c2.passive] += 1
+    for label in ("same_roles", "swapped_roles"):
+        assert 0.5 < voice[label, True] / 300 < 0.75, voice
+
+
+def test_roles_sentences_share_their_words(clean_intermediate: dict) -> None:
+    """Both sentences of a toy_roles pair have the same nouns, adjectives and names: only
+    the voice's 'was/were ... by' and the verb's form differ."""
+    for r in clean_intermediate["toy_roles"]["train"]:
+        a, b = Counter(str(r["sentence1"]).split()), Counter(str(r["sentence2"]).split())
+        assert len((a - b) + (b - a)) <= 4, r
 
 
 def test_features_the_label_does_not_depend_on_are_balanced(clean_intermediate: dict) -> None:
@@ -646,7 +704,7 @@ def _logistic_regression_accuracy(
 def test_cheap_baselines_grade_the_intermediate_tasks(clean_intermediate: dict) -> None:
     """toy_lexical is read off sentence2 alone; for toy_compositional neither sentence alone,
     nor word overlap, nor a linear model over both sentences' words beats chance (0.5); for
-    toy_relational only sentence2's partial cue does (about 65%)."""
+    toy_relational only sentence2's partial cue does (about 65%). The skill tasks below."""
     acc = {
         (task, kind): _logistic_regression_accuracy(splits["train"], splits["dev"], kind)
         for task, splits in clean_intermediate.items()
@@ -659,24 +717,40 @@ def test_cheap_baselines_grade_the_intermediate_tasks(clean_intermediate: dict) 
     assert acc["toy_relational", "premise"] < 0.58 and acc["toy_relational", "overlap"] < 0.58
     for kind in ("hypothesis", "both"):
         assert 0.58 < acc["toy_relational", kind] < 0.72, (kind, acc)
+    # toy_negation: one word of sentence2 ('not'); toy_extension: the length difference (an
+    # overlap feature) decides, and each sentence's own length leans (a shorter-looking
+    # sentence2 is more often the shorter one); toy_roles: nothing cheap beats chance
+    assert acc["toy_negation", "hypothesis"] > 0.95 and acc["toy_negation", "premise"] < 0.58
+    assert acc["toy_extension", "overlap"] > 0.95, acc
+    for kind in ("hypothesis", "premise"):
+        assert acc["toy_extension", kind] < 0.75, (kind, acc)
+    for kind in ("hypothesis", "premise", "overlap", "both"):
+        assert acc["toy_roles", kind] < 0.58, (kind, acc)
 
 
-def test_nli_uses_several_operations_per_label(data: Path) -> None:
+def test_nli_cues_are_the_documented_ones(data: Path) -> None:
+    """Premises are positive; a 'not' in the hypothesis means contradiction (negation), a
+    shorter hypothesis entailment (a modifier dropped), a longer one without 'not' neutral (a
+    modifier added); at equal length (hypernyms, hyponyms, replaced nouns, numbers and
+    adjectives) every label occurs, so words have to be compared."""
     rows = _jsonl(data / "tasks" / "toy_nli" / "train.jsonl")
-    neg_in_hyp = Counter(r["label"] for r in rows if " not " in str(r["sentence2"]))
-    assert set(neg_in_hyp) == set(NLI)  # negation alone does not decide the label
-    longer = Counter(
-        r["label"]
-        for r in rows
-        if len(str(r["sentence2"]).split()) > len(str(r["sentence1"]).split())
-    )
-    assert set(longer) == set(NLI)  # nor does adding words
-    same_length = Counter(
-        r["label"]
-        for r in rows
-        if len(str(r["sentence2"]).split()) == len(str(r["sentence1"]).split())
-    )
-    assert set(same_length) == set(NLI)
+    assert not any("not" in str(r["sentence1"]).split() for r in rows)
+    by_cue: dict[str, Counter[object]] = {}
+    for r in rows:
+        s1, s2 = str(r["sentence1"]).split(), str(r["sentence2"]).split()
+        if "not" in s2:
+            cue = "not"
+        else:
+            cue = "shorter" if len(s2) < len(s1) else "longer" if len(s2) > len(s1) else "same"
+        by_cue.setdefault(cue, Counter())[r["label"]] += 1
+    assert set(by_cue["not"]) == {"contradiction"}
+    assert set(by_cue["shorter"]) == {"entailment"}
+    assert set(by_cue["longer"]) == {"neutral"}
+    assert set(by_cue["same"]) == set(NLI)
+    # the length-cued pairs are half of entailment and neutral, not all of them
+    for label, cue in (("entailment", "shorter"), ("neutral", "longer")):
+        share = by_cue[cue][label] / sum(c[label] for c in by_cue.values())
+        assert 0.5 < share < 0.9, (label, share)
 
 
 # --- toy_mc, toy_qa, toy_retrieval --------------------------------------------------------------
@@ -739,48 +813,84 @@ def _mc_rows(data: Path, lang: str) -> list[dict[str, object]]:
     return rows + (_jsonl(data / "tasks" / "toy_mc" / "train.jsonl") if lang == "en" else [])
 
 
-def test_mc_labels_are_balanced_and_candidates_share_their_words(data: Path) -> None:
+def _mc_kind(choices: list[list[str]]) -> str:
+    """How an English toy_mc item's wrong candidate contradicts the right one, read off the
+    words: 'negated' (a 'not' in one candidate only), 'swapped' (the same words up to the
+    passive auxiliary's number) or 'replaced'."""
+    a, b = Counter(choices[0]), Counter(choices[1])
+    if ("not" in a) != ("not" in b):
+        return "negated"
+    return "swapped" if set((a - b) + (b - a)) <= {"was", "were"} else "replaced"
+
+
+def test_mc_labels_are_balanced_and_wrong_candidates_are_of_three_kinds(data: Path) -> None:
     for name in ("train.jsonl", "dev.en.jsonl", "test.en.jsonl"):
-        counts = Counter(r["label"] for r in _jsonl(data / "tasks" / "toy_mc" / name))
+        rows = _jsonl(data / "tasks" / "toy_mc" / name)
+        counts = Counter(r["label"] for r in rows)
         assert set(counts) == {0, 1} and max(counts.values()) - min(counts.values()) <= 1
-    swaps = {"was": "were", "were": "was"}
+        kinds = Counter(_mc_kind([str(c).split() for c in r["choices"]]) for r in rows)  # type: ignore[attr-defined]
+        assert set(kinds) == set(WRONG_KINDS)
+        assert max(kinds.values()) - min(kinds.values()) <= 1, (name, kinds)
     for lang in LANGUAGES:
         for r in _mc_rows(data, lang):
             choices = [str(c).split(" ") for c in r["choices"]]  # type: ignore[attr-defined]
             assert len(choices) == 2 and choices[0] != choices[1]
-            assert len(choices[0]) == len(choices[1])
-            if lang == "en":  # same words up to the passive auxiliary's number
-                a, b = Counter(choices[0]), Counter(choices[1])
-                diff = (a - b) + (b - a)
-                assert set(diff) <= set(swaps), r
             right = choices[int(r["label"])]  # type: ignore[call-overload]
             assert " ".join(right) != r["context"]
+            if lang == "en":
+                kind = _mc_kind(choices)
+                wrong = choices[1 - int(r["label"])]  # type: ignore[call-overload]
+                if kind == "negated":  # the premise is positive: the 'not' is the wrong one's
+                    assert "not" in wrong and "not" not in right and "not" not in r["context"]
+                elif kind == "swapped":  # same words, same length: only the roles differ
+                    assert len(choices[0]) == len(choices[1])
 
 
-def test_mc_word_overlap_and_length_do_not_decide(world: ToyWorld) -> None:
+def test_mc_cheap_cues_decide_only_the_documented_kinds(world: ToyWorld) -> None:
+    """Word overlap with the premise picks the right candidate of the negated and replaced
+    items (the wrong one has a word the premise lacks) but not of the swapped ones, where
+    neither overlap, nor shared bigrams, nor length tells which candidate is right."""
     from harness.data.toy import build_kind_task
 
-    config = dataclasses.replace(SMALL, target_train=800, target_dev=0, target_test=200)
+    config = dataclasses.replace(SMALL, target_train=900, target_dev=0, target_test=300)
     records = build_kind_task("toy_mc", config, world)
-    for name in ("train", "test.en", "test.xc"):
-        rows = records[name]
-        unigram = bigram = 0.0
-        for r in rows:
+    for name in ("train", "test.en"):
+        hits: dict[tuple[str, str], list[float]] = {}
+        for r in records[name]:
             premise = str(r["context"]).split()
             pairs = set(itertools.pairwise(premise))
             choices = [str(c).split() for c in r["choices"]]  # type: ignore[attr-defined]
-            overlap = [len(set(c) & set(premise)) / len(set(c)) for c in choices]
-            shared = [len(set(itertools.pairwise(c)) & pairs) for c in choices]
+            kind = _mc_kind(choices)
             label = int(r["label"])  # type: ignore[call-overload]
-            for scores, total in ((overlap, "u"), (shared, "b")):
+            for cue, scores in (
+                ("overlap", [len(set(c) & set(premise)) / len(set(c)) for c in choices]),
+                ("bigram", [len(set(itertools.pairwise(c)) & pairs) for c in choices]),
+                ("shorter", [-len(c) for c in choices]),
+            ):
                 hit = 0.5 if scores[0] == scores[1] else float(scores[label] > scores[1 - label])
-                if total == "u":
-                    unigram += hit
-                else:
-                    bigram += hit
-            assert len(choices[0]) == len(choices[1])
-        assert 0.42 < unigram / len(rows) < 0.58, (name, unigram / len(rows))
-        assert 0.38 < bigram / len(rows) < 0.62, (name, bigram / len(rows))
+                hits.setdefault((kind, cue), []).append(hit)
+        acc = {key: sum(v) / len(v) for key, v in hits.items()}
+        assert acc["negated", "overlap"] > 0.95 and acc["replaced", "overlap"] > 0.95, acc
+        assert 0.4 < acc["swapped", "overlap"] < 0.6, acc
+        assert 0.35 < acc["swapped", "bigram"] < 0.65, acc
+        assert acc["swapped", "shorter"] == 0.5, acc
+
+
+def test_mc_swapped_candidates_are_the_roles_of_the_right_one_exchanged() -> None:
+    """At the clause level: the swapped wrong candidate is the right one with subject and object
+    exchanged, every other part kept."""
+    from harness.data.toy.mc import _mc_item
+
+    s = Sampler(random.Random(5))
+    made = 0
+    while made < 200:
+        item = _mc_item(s, "swapped")
+        if item is None:
+            continue
+        _, right, wrong = item
+        assert (wrong.subj, wrong.obj) == (right.obj, right.subj)
+        assert dataclasses.replace(wrong, subj=right.subj, obj=right.obj) == right
+        made += 1
 
 
 def _realised_np(world: ToyWorld, np_: toy.NP, lang: str) -> str:

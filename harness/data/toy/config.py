@@ -15,11 +15,16 @@ LANGUAGES: list[str] = ["en", "xa", "xb", "xc", "xd"]
 """Toy language codes, ordered by distance from English (``en`` first)."""
 
 INTERMEDIATE_TASKS: dict[str, int] = {
-    "toy_lexical": 1,
-    "toy_relational": 2,
-    "toy_compositional": 3,
+    "toy_negation": 1,
+    "toy_lexical": 2,
+    "toy_extension": 3,
+    "toy_relational": 4,
+    "toy_roles": 5,
+    "toy_compositional": 6,
 }
-"""Intermediate task name -> difficulty rank (1 = easiest)."""
+"""Intermediate task name -> constructed difficulty rank (1 = easiest): what a model has to
+relate to find the label (one word of sentence2; the two sentences' lengths; a word of each
+sentence; the order of two noun phrases under a voice change; three features at once)."""
 
 TARGET_TASKS: dict[str, str] = {
     "toy_nli": "pair_classification",
@@ -34,7 +39,10 @@ TARGET_TASKS: dict[str, str] = {
 NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
 NER_LABELS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 TASK_LABELS: dict[str, tuple[str, ...]] = {
+    "toy_negation": ("same", "negated"),
     "toy_lexical": ("same", "different"),
+    "toy_extension": ("entailment", "neutral"),
+    "toy_roles": ("same_roles", "swapped_roles"),
     "toy_relational": ("same_event", "different_event"),
     "toy_compositional": ("entailment", "contradiction"),
     "toy_nli": NLI_LABELS,
@@ -45,7 +53,14 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {
 }
 """Ordered label set of every toy task (for ``toy_ner``: the tag set)."""
 
-NOISE_PERMILLE: dict[str, int] = {"toy_lexical": 0, "toy_relational": 50, "toy_compositional": 150}
+NOISE_PERMILLE: dict[str, int] = {
+    "toy_negation": 0,
+    "toy_lexical": 0,
+    "toy_extension": 0,
+    "toy_relational": 50,
+    "toy_roles": 0,
+    "toy_compositional": 150,
+}
 LABEL_NOISE: dict[str, float] = {task: p / 1000 for task, p in NOISE_PERMILLE.items()}
 """Fraction of train and dev labels of each intermediate task replaced by another label."""
 

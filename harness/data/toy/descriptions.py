@@ -19,7 +19,33 @@ _SCENE_RULE = (
     "specific noun, the only person or animal in it (every other noun phrase is a thing, place "
     "or organisation; the verb admits persons and animals alike). "
 )
+_PLAIN_RULE = (
+    "sentence1 is a positive clause sampled as toy_nli's premises are (no negation, no passive). "
+)
 RULES: dict[str, str] = {
+    "toy_negation": (
+        _PLAIN_RULE + "sentence2 restates it (its time adverbial moved or, without one, in the "
+        "passive voice): 'same' as it is, 'negated' with 'not'. One word of sentence2 decides; "
+        "it is the skill of the negated contradictions of toy_nli and toy_mc, whose own "
+        "training sets already teach it."
+    ),
+    "toy_extension": (
+        _PLAIN_RULE + "One sentence of the pair is the other with one adjective, PP or time "
+        "adverbial dropped: 'entailment' iff sentence2 is the shorter one (a modifier dropped), "
+        "'neutral' iff sentence2 is the longer one (a modifier added), as in toy_nli. Both "
+        "labels are made of the same sentences, so neither sentence alone tells anything; "
+        "comparing the two (their lengths) decides. The skill of half of toy_nli's entailment "
+        "and neutral pairs."
+    ),
+    "toy_roles": (
+        "sentence1 is a clause whose agent and patient are both persons or animals and could "
+        "swap roles (active, or passive in a quarter of the pairs). sentence2 is the same "
+        "event in the other voice (about 60% of the pairs) or the same voice with its time "
+        "adverbial moved: 'same_roles' iff agent and patient are kept, 'swapped_roles' iff "
+        "swapped. Both sentences have the same words up to 'was/were ... by', and the voice "
+        "switch keeps word order from deciding: "
+        "only who did what to whom does. The skill of toy_mc's swapped candidates."
+    ),
     "toy_lexical": (
         _SCENE_RULE + "sentence2 repeats it with the subject's noun replaced: 'same' iff the new "
         "noun is the subject's hypernym (the dog -> the animal, the nurse -> the person), "
@@ -47,13 +73,14 @@ RULES: dict[str, str] = {
 }
 DESCRIPTIONS: dict[str, str] = {
     "toy_nli": (
-        "Three-way NLI. The hypothesis is derived from the premise by one operation; pairs "
-        "describe the same scene (SNLI convention). entailment: drop an adjective, PP or time "
-        "adverbial, replace a noun by its hypernym, move the time adverbial, or (negated "
-        "premise) add a PP or time adverbial. contradiction: negate or un-negate, swap agent "
-        "and patient, replace a noun or name by another of its class, change a number, replace "
-        "an adjective by an incompatible one. neutral: add an adjective, PP or time adverbial, "
-        "replace a hypernym by a hyponym, or (negated premise) drop a PP or time adverbial."
+        "Three-way NLI. The hypothesis is derived from a positive premise by one operation; "
+        "pairs describe the same scene (SNLI convention). entailment: drop an adjective, PP or "
+        "time adverbial, or replace a noun by its hypernym. neutral: add an adjective, PP or "
+        "time adverbial, or replace a hypernym by a hyponym. contradiction: negate, replace a "
+        "noun or name by another of its class, change a number, or replace an adjective by an "
+        "incompatible one. Skills shared with intermediate tasks: negation (toy_negation), "
+        "which sentence has the extra modifier (toy_extension), hypernyms against other nouns "
+        "of a class (toy_lexical)."
     ),
     "toy_ner": (
         "Named-entity tagging with BIO tags for PER, LOC and ORG; every sentence has one to "
@@ -64,9 +91,10 @@ DESCRIPTIONS: dict[str, str] = {
         "candidates; label is the index of the right one, balanced over positions. The right "
         "candidate is entailed: the premise rewritten by one or two of active/passive voice, "
         "moving the time adverbial, dropping an adjective, PP or time adverbial, a hypernym. "
-        "The wrong one is the right one with agent and patient swapped (a contradiction), so "
-        "both candidates have the same words and the same length: only who-did-what-to-whom "
-        "decides."
+        "The wrong one is the right one contradicted, a third of the items each: negated (one "
+        "word decides; toy_negation's skill), a noun or name replaced by another of its class "
+        "(overlap with the premise decides), or agent and patient swapped (same words, same "
+        "length: only who did what to whom decides; toy_roles's skill)."
     ),
     "toy_qa": (
         "Extractive QA (like XQuAD): a context of 2-4 sentences with distinct verbs and a "

@@ -1,4 +1,12 @@
-"""The intermediate tasks: a scene and a claim about its subject.
+"""The intermediate tasks: six English pair tasks, each carrying one constructed skill.
+
+Three of them (toy_negation, toy_extension, toy_roles) take one of the skills the target tasks
+need and give it more data than a target's English training set: toy_negation the 'not' of
+toy_nli's and toy_mc's negated contradictions, toy_extension toy_nli's entailment (a modifier
+dropped) against neutral (a modifier added), toy_roles toy_mc's agent-patient swaps under a
+change of voice. The other three (below) are about the subject of a scene.
+
+toy_lexical, toy_relational and toy_compositional: a scene and a claim about its subject.
 
 sentence1 (the scene) is a positive clause whose subject is a person or an animal named by a
 specific noun (never a hypernym) and whose other noun phrases are neither persons nor animals,
@@ -27,10 +35,17 @@ from harness.data.toy.config import (
     ToyConfig,
     seeded_rng,
 )
-from harness.data.toy.grammar import NP, Clause, get_np, np_class, np_slots
+from harness.data.toy.grammar import NP, Clause, get_np, np_class, np_slots, swappable
 from harness.data.toy.items import PairMaker, Record, check_task, pair_items
 from harness.data.toy.lexicon import ANIMATE, HYPERNYM, HYPERNYM_KEYS, HYPONYMS, VERBS
-from harness.data.toy.sampler import Sampler
+from harness.data.toy.nli import (
+    NLI_DETS,
+    op_drop_adj,
+    op_drop_pp,
+    op_drop_time,
+    op_move_time,
+)
+from harness.data.toy.sampler import THE, Sampler
 from harness.data.toy.world import ToyWorld
 
 _SCENE_VERBS = frozenset(v for v in VERBS if set(ANIMATE) <= set(VERBS[v][0]))
@@ -111,7 +126,88 @@ def _compositional_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
     return c1, _claim(c1, cls if match else _other_animate(cls), negative)
 
 
+def _plain(s: Sampler) -> Clause:
+    """A positive clause as toy_nli's premises are (no negation, no passive)."""
+    return s.clause(
+        transitive_p=70,
+        neg_p=0,
+        time_p=35,
+        name_p=20,
+        pp_weights=(50, 50, 0),
+        dets=NLI_DETS,
+        obj_dets=NLI_DETS,
+        pp_dets=THE,
+        hypernym_p=15,
+    )
+
+
+def _negation_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
+    """'same': sentence2 restates sentence1 (its time adverbial moved or, without one, in the
+    passive voice); 'negated': the same restatement, negated. One word of sentence2 ('not')
+    decides."""
+    c1 = _plain(s)
+    if c1.time:
+        c2 = op_move_time(s, c1)
+    elif c1.obj is not None:
+        c2 = replace(c1, passive=True)
+    else:
+        return None
+    assert c2 is not None
+    return c1, (replace(c2, neg=True) if label == "negated" else c2)
+
+
+_DROPS = (op_drop_adj, op_drop_pp, op_drop_time)
+
+
+def _extension_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
+    """A clause and the same clause with one adjective, PP or time adverbial dropped (toy_nli's
+    operations on positive premises): 'entailment' is (longer, shorter), 'neutral' is
+    (shorter, longer), i.e. a modifier added. Both labels are made of the same sentences, so
+    neither sentence alone tells anything: only which of the two has the extra words."""
+    longer = _plain(s)
+    shorter = s.pick(_DROPS)(s, longer)
+    if shorter is None:
+        return None
+    return (longer, shorter) if label == "entailment" else (shorter, longer)
+
+
+def _roles_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
+    """sentence1: a person or animal acting on another (active, or passive in a quarter of the
+    pairs); sentence2: the same event in the other voice (about 60 % of the pairs, in both
+    labels alike) or the same voice with the time adverbial moved, 'same_roles' iff agent and
+    patient are kept, 'swapped_roles' iff swapped. Both sentences have the same words up to the
+    voice's 'was/were ... by', so only who-did-what-to-whom decides; the voice switch keeps the
+    word order from giving it away."""
+    c1 = s.clause(
+        animate_pair=True,
+        neg_p=0,
+        passive_p=25,
+        time_p=60,
+        name_p=20,
+        pp_weights=(60, 40, 0),
+        dets=NLI_DETS,
+        obj_dets=NLI_DETS,
+        pp_dets=THE,
+        hypernym_p=10,
+    )
+    if not swappable(c1):
+        return None
+    if s.percent(50):
+        c2 = replace(c1, passive=not c1.passive)
+    elif c1.time:  # the same voice: the time adverbial moves, so that no pair repeats
+        c2 = replace(c1, time_front=not c1.time_front)  # sentence1 (in both labels alike)
+    else:
+        return None
+    if label == "swapped_roles":
+        assert c2.obj is not None
+        c2 = replace(c2, subj=c2.obj, obj=c2.subj)
+    return c1, c2
+
+
 _PAIR_MAKERS: dict[str, PairMaker] = {
+    "toy_negation": _negation_pair,
+    "toy_extension": _extension_pair,
+    "toy_roles": _roles_pair,
     "toy_lexical": _lexical_pair,
     "toy_relational": _relational_pair,
     "toy_compositional": _compositional_pair,

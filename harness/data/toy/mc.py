@@ -1,11 +1,13 @@
 """``toy_mc`` (like XCOPA): a premise and two candidate sentences.
 
 One candidate is entailed by the premise (its other voice and/or the NLI task's entailment
-operations), the other is the same sentence with agent and patient swapped (contradicted,
-under the NLI task's same-scene convention). Both candidates have the same words (up to
-was/were) and length, so neither word overlap with the premise nor length says which one is
-right, and the voice switch of about half of the items keeps word-order overlap near chance
-too.
+operations), the other is the same sentence contradicted in one of three ways, a third of the
+items each (:data:`WRONG_KINDS`): negated (one word decides: the skill of toy_negation),
+one noun or name replaced by another of its class (word overlap with the premise decides), or
+agent and patient swapped (the skill of toy_roles). Swapped candidates have the same words
+(up to was/were) and length as the right one, and the voice switch of about half of the items
+keeps word-order overlap near chance for them; with swaps alone the tiny encoder stayed at
+chance.
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from harness.data.toy.nli import (
     op_drop_time,
     op_hypernym,
     op_move_time,
+    op_negate,
+    op_replace,
 )
 from harness.data.toy.sampler import THE, Sampler
 from harness.data.toy.world import ToyWorld
 
 MC_CHOICES = 2
 """Candidates per ``toy_mc`` item (labels are the indices ``"0"``, ``"1"``)."""
+WRONG_KINDS = ("negated", "replaced", "swapped")
+"""How the wrong candidate contradicts the right one (a third of the items each)."""
 
 
 def _swap(c: Clause) -> Clause:
@@ -49,9 +55,9 @@ _MC_OPS: tuple[NliOp, ...] = (
 )
 
 
-def _mc_item(s: Sampler) -> tuple[Clause, Clause, Clause] | None:
-    """(premise, right, wrong): right is entailed by the premise, wrong is right with agent and
-    patient swapped (a contradiction under the same-scene convention)."""
+def _mc_item(s: Sampler, wrong_kind: str) -> tuple[Clause, Clause, Clause] | None:
+    """(premise, right, wrong): right is entailed by the premise, wrong is right contradicted
+    as ``wrong_kind`` says (negated, a noun replaced, or agent and patient swapped)."""
     premise = s.clause(
         animate_pair=True,
         neg_p=0,
@@ -72,7 +78,10 @@ def _mc_item(s: Sampler) -> tuple[Clause, Clause, Clause] | None:
             right = new
     if right == premise or not swappable(right):
         return None
-    return premise, right, _swap(right)
+    if wrong_kind == "swapped":
+        return premise, right, _swap(right)
+    wrong = op_negate(s, right) if wrong_kind == "negated" else op_replace(s, right)
+    return None if wrong is None else (premise, right, wrong)
 
 
 def mc_items(
@@ -82,9 +91,11 @@ def mc_items(
     rng = seeded_rng(seed, "items", "toy_mc", split)
     s = Sampler(rng)
     out = []
-    for i, label in enumerate(balanced(range(MC_CHOICES), n, rng)):
+    labels = balanced(range(MC_CHOICES), n, rng)
+    kinds = balanced(WRONG_KINDS, n, seeded_rng(seed, "wrong", "toy_mc", split))
+    for i, (label, kind) in enumerate(zip(labels, kinds, strict=True)):
         for _ in range(MAX_ATTEMPTS):
-            item = _mc_item(s)
+            item = _mc_item(s, kind)
             if item is None:
                 continue
             premise, right, wrong = item
