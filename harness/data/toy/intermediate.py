@@ -44,6 +44,7 @@ from harness.data.toy.nli import (
     op_drop_pp,
     op_drop_time,
     op_move_time,
+    positive_premise,
 )
 from harness.data.toy.sampler import THE, Sampler
 from harness.data.toy.world import ToyWorld
@@ -126,26 +127,11 @@ def _compositional_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
     return c1, _claim(c1, cls if match else _other_animate(cls), negative)
 
 
-def _plain(s: Sampler) -> Clause:
-    """A positive clause as toy_nli's premises are (no negation, no passive)."""
-    return s.clause(
-        transitive_p=70,
-        neg_p=0,
-        time_p=35,
-        name_p=20,
-        pp_weights=(50, 50, 0),
-        dets=NLI_DETS,
-        obj_dets=NLI_DETS,
-        pp_dets=THE,
-        hypernym_p=15,
-    )
-
-
 def _negation_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
     """'same': sentence2 restates sentence1 (its time adverbial moved or, without one, in the
     passive voice); 'negated': the same restatement, negated. One word of sentence2 ('not')
     decides."""
-    c1 = _plain(s)
+    c1 = positive_premise(s)
     if c1.time:
         c2 = op_move_time(s, c1)
     elif c1.obj is not None:
@@ -164,7 +150,7 @@ def _extension_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
     operations on positive premises): 'entailment' is (longer, shorter), 'neutral' is
     (shorter, longer), i.e. a modifier added. Both labels are made of the same sentences, so
     neither sentence alone tells anything: only which of the two has the extra words."""
-    longer = _plain(s)
+    longer = positive_premise(s)
     shorter = s.pick(_DROPS)(s, longer)
     if shorter is None:
         return None

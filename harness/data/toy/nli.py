@@ -209,21 +209,27 @@ word decides (negation), two that need the sentences compared (drop or add a mod
 toy_extension's skill) and lexical ones (hypernyms: toy_lexical's)."""
 
 
+def positive_premise(s: Sampler) -> Clause:
+    """A premise of ``toy_nli`` (and sentence1 of the skill tasks toy_negation and
+    toy_extension): a positive clause, active voice, two PPs at most."""
+    return s.clause(
+        transitive_p=70,
+        neg_p=0,
+        time_p=35,
+        name_p=20,
+        pp_weights=(50, 50, 0),
+        dets=NLI_DETS,
+        obj_dets=NLI_DETS,
+        pp_dets=THE,
+        hypernym_p=15,
+    )
+
+
 def nli_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
     """A ``(premise, hypothesis)`` pair with relation ``label``, or None after 30 failed tries."""
     op = s.pick(TARGET_OPS[label])
     for _ in range(30):
-        premise = s.clause(
-            transitive_p=70,
-            neg_p=0,
-            time_p=35,
-            name_p=20,
-            pp_weights=(50, 50, 0),
-            dets=NLI_DETS,
-            obj_dets=NLI_DETS,
-            pp_dets=THE,
-            hypernym_p=15,
-        )
+        premise = positive_premise(s)
         hypothesis = op(s, premise)
         if hypothesis is not None and hypothesis != premise:
             return premise, hypothesis
