@@ -180,8 +180,8 @@ def _roles_pair(s: Sampler, label: str) -> tuple[Clause, Clause] | None:
         return None
     if s.percent(50):
         c2 = replace(c1, passive=not c1.passive)
-    elif c1.time:  # the same voice: the time adverbial moves, so that no pair repeats
-        c2 = replace(c1, time_front=not c1.time_front)  # sentence1 (in both labels alike)
+    elif c1.time:  # the same voice, the time adverbial moved (so that sentence2 never repeats
+        c2 = replace(c1, time_front=not c1.time_front)  # sentence1), in both labels alike
     else:
         return None
     if label == "swapped_roles":

@@ -1,10 +1,11 @@
-"""``toy_nli``: premise -> hypothesis operations (also the rewrites of ``toy_mc`` and the
-restatements of the corpus).
+"""``toy_nli``: premise -> hypothesis operations (also the rewrites of ``toy_mc``, of the skill
+intermediate tasks and the restatements of the corpus).
 
 Pairs are read as descriptions of the same scene (the SNLI convention), with definite noun
-phrases referring to the same entities. Negated premises contain only definite noun phrases,
-so that entailment reasoning under negation is sound (dropping a PP under negation is not
-entailed; adding one is).
+phrases referring to the same entities. :data:`NLI_OPS` covers negated premises too (the
+corpus restatements use it); there, premises contain only definite noun phrases, so that
+entailment reasoning under negation is sound (dropping a PP under negation is not entailed;
+adding one is). ``toy_nli`` itself samples positive premises and :data:`TARGET_OPS`.
 """
 
 from __future__ import annotations
