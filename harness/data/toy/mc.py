@@ -55,9 +55,10 @@ _MC_OPS: tuple[NliOp, ...] = (
 )
 
 
-def _mc_item(s: Sampler, wrong_kind: str) -> tuple[Clause, Clause, Clause] | None:
+def _mc_item(s: Sampler, wrong: str) -> tuple[Clause, Clause, Clause] | None:
     """(premise, right, wrong): right is entailed by the premise, wrong is right contradicted
-    as ``wrong_kind`` says (negated, a noun replaced, or agent and patient swapped)."""
+    as ``wrong`` says (one of :data:`WRONG_KINDS`: negated, a noun replaced, or agent and
+    patient swapped)."""
     premise = s.clause(
         animate_pair=True,
         neg_p=0,
@@ -78,10 +79,10 @@ def _mc_item(s: Sampler, wrong_kind: str) -> tuple[Clause, Clause, Clause] | Non
             right = new
     if right == premise or not swappable(right):
         return None
-    if wrong_kind == "swapped":
+    if wrong == "swapped":
         return premise, right, _swap(right)
-    wrong = op_negate(s, right) if wrong_kind == "negated" else op_replace(s, right)
-    return None if wrong is None else (premise, right, wrong)
+    contradicted = op_negate(s, right) if wrong == "negated" else op_replace(s, right)
+    return None if contradicted is None else (premise, right, contradicted)
 
 
 def mc_items(
@@ -92,18 +93,18 @@ def mc_items(
     s = Sampler(rng)
     out = []
     labels = balanced(range(MC_CHOICES), n, rng)
-    kinds = balanced(WRONG_KINDS, n, seeded_rng(seed, "wrong", "toy_mc", split))
-    for i, (label, kind) in enumerate(zip(labels, kinds, strict=True)):
+    wrongs = balanced(WRONG_KINDS, n, seeded_rng(seed, "wrong", "toy_mc", split))
+    for i, (label, wrong) in enumerate(zip(labels, wrongs, strict=True)):
         for _ in range(MAX_ATTEMPTS):
-            item = _mc_item(s, kind)
+            item = _mc_item(s, wrong)
             if item is None:
                 continue
-            premise, right, wrong = item
+            premise, right, contradicted = item
             key = tuple(world.sentence(c, "en") for c in item)
             if len(set(key)) != 3 or key[:2] in seen:
                 continue
             seen.add(key[:2])
-            choices = [wrong] * MC_CHOICES
+            choices = [contradicted] * MC_CHOICES
             choices[label] = right
             out.append((f"toy_mc-{split}-{i:06d}", premise, choices, label))
             break
