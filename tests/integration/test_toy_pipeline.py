@@ -18,6 +18,7 @@ import duckdb
 import pytest
 import yaml
 
+from harness.data.toy.config import INTERMEDIATE_TASKS as TOY_TASKS
 from harness.results.store import SCHEMA_VERSION
 from tests.conftest import REPO
 
@@ -67,14 +68,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SEED = 13  # the first of grid.seeds
-INTERMEDIATE_TASKS = (
-    "toy_negation",
-    "toy_lexical",
-    "toy_extension",
-    "toy_relational",
-    "toy_roles",
-    "toy_compositional",
-)  # grid.intermediate of the toy profile, 'none' aside
+INTERMEDIATE_TASKS = tuple(TOY_TASKS)  # grid.intermediate of the toy profile, 'none' aside
 
 
 def cell_scores(ws: Path, cell: str, seed: int = SEED) -> list[dict]:
